@@ -1,0 +1,28 @@
+.PHONY: install build test lint typecheck bench conformance dev clean
+
+install:
+	npm ci
+
+build:
+	npm run build
+
+test:
+	npm test
+
+lint:
+	npm run lint
+
+typecheck:
+	npm run typecheck
+
+conformance:
+	npm run test:conformance
+
+bench:
+	npm run bench
+
+dev:
+	npm run dev
+
+clean:
+	rm -rf dist
