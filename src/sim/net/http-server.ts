@@ -1,0 +1,246 @@
+/**
+ * The simulated node's HTTP listener:
+ *   POST /sql?mode=raw   form body `query=<urlencoded>` (or a raw body): a JSON array with one
+ *                        result, like Manticore ({"columns":[...],"data":[...],"total",...})
+ *   POST /sql            `query=SELECT ...`: the search JSON ({"took","timed_out","hits":{...}})
+ *   GET  /metrics        Prometheus text (real metric names; like Manticore, needs Buddy)
+ *   /sim/*               fault injection, only the simulator has these:
+ *     POST /sim/partition {"peers":["h:p"]}   POST /sim/heal {"peers"?:[...]}
+ *     POST /sim/pause      POST /sim/resume     POST /sim/sst-delay {"ms":N}     GET /sim/state
+ * While paused the node answers nothing but POST /sim/resume.
+ */
+import http from 'node:http';
+import type { SqlResult } from '../contract.js';
+import { SqlError } from '../contract.js';
+import type { FaultState } from './faults.js';
+
+export interface HttpServerOptions {
+  faults: FaultState;
+  /** runs one SQL statement */
+  handler: (sql: string) => Promise<SqlResult>;
+  /** SHOW STATUS rows (for /metrics) */
+  statusRows: () => [string, string][];
+  /** documents per local table (for /metrics) */
+  tableDocs: () => [string, number][];
+  /** extra state for GET /sim/state (cluster summary...) */
+  state: () => Record<string, unknown>;
+  buddy: boolean;
+}
+
+const TYPE_NAMES = { string: 'string', long: 'long', longlong: 'long long', float: 'float' } as const;
+
+function send(res: http.ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let data = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (data += c));
+    req.on('end', () => resolve(data));
+    req.on('error', reject);
+  });
+}
+
+/** The SQL text of a /sql request: `query=...` form field, JSON {"query"}, or the raw body. */
+export function sqlFromBody(body: string, contentType: string | undefined): string {
+  const trimmed = body.trim();
+  if (contentType?.includes('application/json') || trimmed.startsWith('{')) {
+    try {
+      const j = JSON.parse(trimmed) as { query?: unknown };
+      if (typeof j.query === 'string') return j.query;
+    } catch {
+      // not JSON: fall through
+    }
+  }
+  if (/^query=/i.test(trimmed)) {
+    const params = new URLSearchParams(trimmed);
+    return params.get('query') ?? '';
+  }
+  return trimmed;
+}
+
+export function rawResult(r: SqlResult): Record<string, unknown> {
+  if (r.kind === 'ok') return { total: r.affectedRows, error: '', warning: r.warnings?.join('; ') ?? '' };
+  return {
+    columns: r.columns.map((c) => ({ [c.name]: { type: TYPE_NAMES[c.type] } })),
+    data: r.rows.map((row) => {
+      const o: Record<string, unknown> = {};
+      r.columns.forEach((c, i) => {
+        const v = row[i];
+        o[c.name] = c.type === 'string' || v === null || v === undefined ? (v ?? null) : Number(v);
+      });
+      return o;
+    }),
+    total: r.rows.length,
+    error: '',
+    warning: '',
+  };
+}
+
+function searchJson(r: SqlResult, took: number): Record<string, unknown> {
+  if (r.kind !== 'rows') return { error: 'only SELECT queries are supported' };
+  const idIdx = r.columns.findIndex((c) => c.name === 'id');
+  const hits = r.rows.map((row) => {
+    const src: Record<string, unknown> = {};
+    r.columns.forEach((c, i) => {
+      if (i === idIdx) return;
+      const v = row[i];
+      src[c.name] = c.type === 'string' || v === null || v === undefined ? (v ?? null) : Number(v);
+    });
+    const id = idIdx >= 0 ? row[idIdx] : undefined;
+    return { _id: id === undefined || id === null ? undefined : Number(id), _score: 1, _source: src };
+  });
+  return { took, timed_out: false, hits: { total: hits.length, total_relation: 'eq', hits } };
+}
+
+function metricsText(o: HttpServerOptions): string {
+  const status = new Map(o.statusRows());
+  const num = (k: string) => {
+    const v = Number(status.get(k) ?? 0);
+    return Number.isFinite(v) ? v : 0;
+  };
+  const lines: string[] = [];
+  const metric = (name: string, type: string, help: string, value: string | number, labels = '') => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name}${labels} ${value}`);
+  };
+  metric('manticore_uptime_seconds', 'counter', 'Time in seconds since start', num('uptime'));
+  metric('manticore_connections_count', 'gauge', 'Connections count since start', num('connections'));
+  metric('manticore_maxed_out_error_count', 'counter', 'Count of maxed_out errors since start', num('maxed_out'));
+  lines.push('# HELP manticore_version Manticore Search version', '# TYPE manticore_version gauge', `manticore_version {version="${status.get('version') ?? ''}"} 1`);
+  metric('manticore_command_search_count', 'counter', 'Count of search queries since start', num('command_search'));
+  metric('manticore_command_insert_count', 'counter', 'Count of insert queries since start', num('command_insert'));
+  metric('manticore_command_replace_count', 'counter', 'Count of replace queries since start', num('command_replace'));
+  metric('manticore_command_delete_count', 'counter', 'Count of delete queries since start', num('command_delete'));
+  metric('manticore_command_update_count', 'counter', 'Count of update queries since start', num('command_update'));
+  metric('manticore_queries_count', 'counter', 'Count of queries since start', num('queries'));
+  metric('manticore_work_queue_length', 'gauge', 'Work queue length', num('work_queue_length'));
+  const docs = o.tableDocs();
+  if (docs.length) {
+    lines.push('# HELP manticore_indexed_documents_count Number of indexed documents', '# TYPE manticore_indexed_documents_count gauge');
+    for (const [t, n] of docs) lines.push(`manticore_indexed_documents_count{table="${t}"} ${n}`);
+  }
+  const clusterStatus = [...status.entries()].filter(([k]) => /^cluster_.+_status$/.test(k));
+  if (clusterStatus.length) {
+    lines.push('# HELP manticore_cluster_status Cluster status (1 primary, 0 otherwise)', '# TYPE manticore_cluster_status gauge');
+    for (const [k, v] of clusterStatus) {
+      const name = k.slice('cluster_'.length, -'_status'.length);
+      lines.push(`manticore_cluster_status{cluster="${name}",status="${v}"} ${v === 'primary' ? 1 : 0}`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+export class HttpServer {
+  private server: http.Server | undefined;
+
+  constructor(private readonly opts: HttpServerOptions) {}
+
+  listen(host: string, port: number): Promise<void> {
+    const server = http.createServer((req, res) => {
+      void this.route(req, res).catch((err: unknown) => {
+        if (!res.headersSent) send(res, 500, { error: err instanceof Error ? err.message : String(err) });
+      });
+    });
+    server.keepAliveTimeout = 1000;
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    const server = this.server;
+    if (!server) return Promise.resolve();
+    server.closeAllConnections();
+    return new Promise((resolve) => server.close(() => resolve()));
+  }
+
+  private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const p = url.pathname.replace(/\/+$/, '') || '/';
+    const method = req.method ?? 'GET';
+    const faults = this.opts.faults;
+
+    if (p === '/sim/resume' && method === 'POST') {
+      faults.resume();
+      return send(res, 200, { ok: true, faults: faults.snapshot() });
+    }
+    await faults.whenRunning();
+
+    if (p.startsWith('/sim/')) return this.admin(p, method, req, res);
+
+    if (p === '/sql') {
+      const body = await readBody(req);
+      const mode = url.searchParams.get('mode');
+      const sql = method === 'GET' ? (url.searchParams.get('query') ?? '') : sqlFromBody(body, req.headers['content-type']);
+      const started = Date.now();
+      try {
+        const r = await this.opts.handler(sql);
+        await faults.whenRunning();
+        if (mode === 'raw') return send(res, 200, [rawResult(r)]);
+        if (r.kind !== 'rows') return send(res, 200, { error: 'only SELECT queries are supported' });
+        return send(res, 200, searchJson(r, Date.now() - started));
+      } catch (err) {
+        await faults.whenRunning();
+        const message = err instanceof SqlError || err instanceof Error ? err.message : String(err);
+        if (mode === 'raw') return send(res, 500, [{ total: 0, error: message, warning: '' }]);
+        return send(res, 500, { error: message });
+      }
+    }
+
+    if (p === '/metrics' && method === 'GET') {
+      if (!this.opts.buddy) return send(res, 501, { error: 'Failed to handle query: /metrics requires Buddy' });
+      return send(res, 200, metricsText(this.opts), 'text/plain; version=0.0.4');
+    }
+
+    if (p === '/' && method === 'GET') {
+      return send(res, 200, { version: { number: (this.opts.statusRows().find(([k]) => k === 'version') ?? ['', ''])[1] } });
+    }
+    return send(res, 404, { error: `unknown endpoint '${p}'` });
+  }
+
+  private async admin(p: string, method: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const faults = this.opts.faults;
+    if (p === '/sim/state' && method === 'GET') return send(res, 200, { faults: faults.snapshot(), ...this.opts.state() });
+    if (method !== 'POST') return send(res, 405, { error: `${method} not allowed on ${p}` });
+    const text = await readBody(req);
+    let body: { peers?: unknown; ms?: unknown } = {};
+    if (text.trim()) {
+      try {
+        body = JSON.parse(text) as typeof body;
+      } catch {
+        return send(res, 400, { error: 'body must be JSON' });
+      }
+    }
+    const peers = Array.isArray(body.peers) ? body.peers.map(String) : undefined;
+    switch (p) {
+      case '/sim/partition':
+        if (!peers || peers.length === 0) return send(res, 400, { error: 'peers: a non-empty array of "host:port" API addresses is required' });
+        faults.block(peers);
+        break;
+      case '/sim/heal':
+        faults.heal(peers);
+        break;
+      case '/sim/pause':
+        faults.pause();
+        break;
+      case '/sim/sst-delay': {
+        const ms = Number(body.ms);
+        if (!Number.isFinite(ms) || ms < 0) return send(res, 400, { error: 'ms: a non-negative number is required' });
+        faults.sstDelayMs = ms;
+        break;
+      }
+      default:
+        return send(res, 404, { error: `unknown endpoint '${p}'` });
+    }
+    return send(res, 200, { ok: true, faults: faults.snapshot() });
+  }
+}
