@@ -98,6 +98,9 @@ function answer(conn: ServerConn, q: string): void {
     conn.writeError({ message: "table 'products_delta' is a part of cluster 'c', use 'c:products_delta'", code: 1064 });
   } else if (q.startsWith('INSERT INTO c:products_delta')) {
     conn.writeOk({ affectedRows: 2 });
+  } else if (q === 'DIE') {
+    // the server goes away in the middle of a statement
+    conn.stream.destroy();
   } else if (q === 'SLEEP') {
     // never answers: the client's query timeout must fire
   } else {
@@ -248,6 +251,44 @@ describe('ManticoreClient', () => {
         assert.equal(err.code, 'MANTICORE_UNREACHABLE');
         return true;
       });
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('a node that accepts TCP but never greets (paused searchd) gives kind connect after connectTimeout', async () => {
+    const held: net.Socket[] = [];
+    const silent = net.createServer((sock) => held.push(sock));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const addr = silent.address();
+    assert.ok(addr && typeof addr === 'object');
+    const client = new ManticoreClient(`127.0.0.1:${addr.port}`, { connectTimeoutMs: 150 });
+    try {
+      await assert.rejects(client.query(sql.showTables()), (err: unknown) => {
+        assert.ok(err instanceof ManticoreError);
+        assert.equal(err.kind, 'connect');
+        assert.equal(err.retryable, true);
+        assert.equal(err.manticoreMessage, 'connect timed out');
+        return true;
+      });
+    } finally {
+      await client.close();
+      for (const s of held) s.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
+  test('a connection lost mid-statement gives kind connect, and the next query reconnects', async () => {
+    const client = new ManticoreClient(`127.0.0.1:${port}`, { connectionLimit: 1 });
+    try {
+      await assert.rejects(client.exec('DIE'), (err: unknown) => {
+        assert.ok(err instanceof ManticoreError);
+        assert.equal(err.kind, 'connect');
+        assert.equal(err.retryable, true);
+        assert.equal(err.sql, 'DIE');
+        return true;
+      });
+      assert.equal((await client.query(sql.showTables())).length, 2);
     } finally {
       await client.close();
     }
