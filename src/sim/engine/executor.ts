@@ -570,13 +570,12 @@ export class Executor {
 
   // -------------------------------------------------------------- writes
 
-  /** Applies a write locally or through the table's cluster, enforcing the `cluster:table` rule. */
-  private async write(prefix: string | undefined, table: string, w: ReplicatedWrite): Promise<void> {
+  /** Enforces the `cluster:table` rule; returns the cluster to replicate through, if any. */
+  private checkPrefix(prefix: string | undefined, table: string): string | undefined {
     const c = this.opts.cluster?.clusterOfTable(table);
     if (prefix === undefined) {
       if (c) throw new SqlError(`table '${table}' is a part of cluster '${c}', use '${c}:${table}'`);
-      this.engine.applyWrite(w);
-      return;
+      return undefined;
     }
     const cluster = this.opts.cluster;
     if (!cluster || c !== prefix) {
@@ -584,7 +583,17 @@ export class Executor {
       if (!known) throw new SqlError(`unknown cluster '${prefix}'`);
       throw new SqlError(`table '${table}' is not in cluster '${prefix}'`);
     }
-    await cluster.replicateWrite(prefix, w);
+    return prefix;
+  }
+
+  /** Applies a write locally or through the table's cluster. */
+  private async write(prefix: string | undefined, table: string, w: ReplicatedWrite): Promise<void> {
+    const cluster = this.checkPrefix(prefix, table);
+    if (cluster === undefined || !this.opts.cluster) {
+      this.engine.applyWrite(w);
+      return;
+    }
+    await this.opts.cluster.replicateWrite(cluster, w);
   }
 
   private writableTable(name: string, op: string): LocalTable {
@@ -596,6 +605,7 @@ export class Executor {
   private async insert(stmt: Extract<Statement, { kind: 'insert' }>): Promise<SqlResult> {
     const op = stmt.replace ? 'REPLACE' : 'INSERT';
     const t = this.writableTable(stmt.table, op);
+    this.checkPrefix(stmt.cluster, t.name);
     const names = stmt.columns ? stmt.columns.map((c) => c.toLowerCase()) : ['id', ...t.columns.map((c) => c.name)];
     const cols = names.map((n) => {
       if (n === 'id') return undefined;
@@ -632,16 +642,12 @@ export class Executor {
 
   private async delete(stmt: Extract<Statement, { kind: 'delete' }>): Promise<SqlResult> {
     const t = this.writableTable(stmt.table, 'DELETE');
+    this.checkPrefix(stmt.cluster, t.name);
     const ev = new Evaluator(t.columns, t.name);
     const ids = filterDocs(t.docs.values(), stmt.where, ev)
       .map((d) => d.id)
       .sort(compareIds);
-    // the prefix rule applies even when nothing matches
-    const c = this.opts.cluster?.clusterOfTable(t.name);
-    if (ids.length === 0) {
-      if (stmt.cluster === undefined && c) throw new SqlError(`table '${t.name}' is a part of cluster '${c}', use '${c}:${t.name}'`);
-      return ok(0);
-    }
+    if (ids.length === 0) return ok(0);
     await this.write(stmt.cluster, t.name, { action: 'delete', table: t.name, ids });
     return ok(ids.length);
   }
@@ -649,6 +655,7 @@ export class Executor {
   private async update(stmt: Extract<Statement, { kind: 'update' }>): Promise<SqlResult> {
     const t = this.engine.local(stmt.table);
     if (!t) throw new SqlError(`table '${Engine.normalizeName(stmt.table)}' absent, or does not support UPDATE`);
+    this.checkPrefix(stmt.cluster, t.name);
     const set: Record<string, unknown> = {};
     for (const s of stmt.set) {
       const n = s.column.toLowerCase();
@@ -662,11 +669,7 @@ export class Executor {
     const ids = filterDocs(t.docs.values(), stmt.where, ev)
       .map((d) => d.id)
       .sort(compareIds);
-    const c = this.opts.cluster?.clusterOfTable(t.name);
-    if (ids.length === 0) {
-      if (stmt.cluster === undefined && c) throw new SqlError(`table '${t.name}' is a part of cluster '${c}', use '${c}:${t.name}'`);
-      return ok(0);
-    }
+    if (ids.length === 0) return ok(0);
     await this.write(stmt.cluster, t.name, { action: 'update', table: t.name, ids, set });
     return ok(ids.length);
   }
