@@ -29,8 +29,33 @@ export interface HttpServerOptions {
 
 const TYPE_NAMES = { string: 'string', long: 'long', longlong: 'long long', float: 'float' } as const;
 
+/** An integer kept as its decimal text so uint64 ids survive JSON exactly. */
+class RawNumber {
+  constructor(readonly text: string) {}
+}
+
+/** JSON.stringify that writes RawNumber values unquoted. */
+export function stringify(v: unknown): string {
+  if (v instanceof RawNumber) return v.text;
+  if (Array.isArray(v)) return `[${v.map((x) => (x === undefined ? 'null' : stringify(x))).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    return `{${Object.entries(v as Record<string, unknown>)
+      .filter(([, x]) => x !== undefined)
+      .map(([k, x]) => `${JSON.stringify(k)}:${stringify(x)}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+function jsonValue(type: 'string' | 'long' | 'longlong' | 'float', v: string | number | null | undefined): unknown {
+  if (v === null || v === undefined) return null;
+  if (type === 'string') return v;
+  if (type === 'longlong' && /^-?\d+$/.test(String(v))) return new RawNumber(String(v));
+  return Number(v);
+}
+
 function send(res: http.ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  const text = typeof body === 'string' ? body : stringify(body);
   res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
 }
@@ -70,8 +95,7 @@ export function rawResult(r: SqlResult): Record<string, unknown> {
     data: r.rows.map((row) => {
       const o: Record<string, unknown> = {};
       r.columns.forEach((c, i) => {
-        const v = row[i];
-        o[c.name] = c.type === 'string' || v === null || v === undefined ? (v ?? null) : Number(v);
+        o[c.name] = jsonValue(c.type, row[i]);
       });
       return o;
     }),
@@ -88,11 +112,10 @@ function searchJson(r: SqlResult, took: number): Record<string, unknown> {
     const src: Record<string, unknown> = {};
     r.columns.forEach((c, i) => {
       if (i === idIdx) return;
-      const v = row[i];
-      src[c.name] = c.type === 'string' || v === null || v === undefined ? (v ?? null) : Number(v);
+      src[c.name] = jsonValue(c.type, row[i]);
     });
     const id = idIdx >= 0 ? row[idIdx] : undefined;
-    return { _id: id === undefined || id === null ? undefined : Number(id), _score: 1, _source: src };
+    return { _id: id === undefined || id === null ? undefined : jsonValue('longlong', id), _score: 1, _source: src };
   });
   return { took, timed_out: false, hits: { total: hits.length, total_relation: 'eq', hits } };
 }
