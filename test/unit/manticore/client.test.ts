@@ -294,6 +294,18 @@ describe('ManticoreClient', () => {
     }
   });
 
+  test('idle pooled connections dropped by the server are replaced on the next query', async () => {
+    const client = new ManticoreClient(`127.0.0.1:${port}`, { connectionLimit: 2 });
+    try {
+      await Promise.all([client.query(sql.showTables()), client.query(sql.showTables())]);
+      for (const sock of sockets) sock.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal((await client.query(sql.showTables())).length, 2);
+    } finally {
+      await client.close();
+    }
+  });
+
   test('a closed client refuses queries', async () => {
     const client = new ManticoreClient(`127.0.0.1:${port}`);
     await client.close();
