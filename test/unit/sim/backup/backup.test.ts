@@ -5,6 +5,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { parseBackupArgs, DEFAULT_CONFIG } from '../../../../src/sim/backup/args.js';
 import { runBackupCli } from '../../../../src/sim/backup/cli.js';
 import { UNREACHABLE_MESSAGE } from '../../../../src/sim/backup/backup.js';
@@ -91,6 +93,8 @@ describe('backup files', () => {
 class FakeSearchd {
   readonly queries: string[] = [];
   onQuery: (q: string) => void = () => {};
+  /** answer delay per statement prefix */
+  delays: Record<string, number> = {};
   private server = http.createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8');
@@ -102,8 +106,11 @@ class FakeSearchd {
       const result = /^SHOW STATUS LIKE 'version'$/i.test(q)
         ? { columns: [{ Counter: { type: 'string' } }, { Value: { type: 'string' } }], data: [{ Counter: 'version', Value: '15.1.0 sim' }], total: 1, error: '', warning: '' }
         : { total: 0, error: '', warning: '' };
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify([result]));
+      const delay = Object.entries(this.delays).find(([prefix]) => q.startsWith(prefix))?.[1] ?? 0;
+      setTimeout(() => {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify([result]));
+      }, delay);
     });
   });
   async start(): Promise<number> {
@@ -233,6 +240,25 @@ describe('backup end to end against a fake searchd', () => {
     assert.equal(res.code, 1);
     assert.deepEqual(fake.queries, ["SHOW STATUS LIKE 'version'", 'FREEZE a,b', 'UNFREEZE a', 'UNFREEZE b']);
     assert.match(res.stderr, /The backup was interrupted by a signal/);
+  });
+
+  test('the binary unfreezes every table when it gets SIGTERM mid-backup', async () => {
+    const node = makeNode('n9', port);
+    const bin = fileURLToPath(new URL('../../../../src/sim/bin/manticore-backup-sim.js', import.meta.url));
+    fake.delays = { FREEZE: 300 };
+    const child = spawn(process.execPath, [bin, `--config=${node.conf}`, `--backup-dir=${node.backupDir}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => (stderr += d));
+    child.stdout.resume();
+    fake.onQuery = (q) => {
+      if (q.startsWith('FREEZE')) child.kill('SIGTERM');
+    };
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    assert.equal(code, 1);
+    assert.deepEqual(fake.queries, ["SHOW STATUS LIKE 'version'", 'FREEZE a,b', 'UNFREEZE a', 'UNFREEZE b']);
+    assert.match(stderr, /The backup was interrupted by a signal/);
+    assert.deepEqual(fs.readdirSync(node.backupDir), []);
   });
 
   test('unknown table, missing backup dir, unreachable searchd', async () => {
