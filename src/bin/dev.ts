@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const dir = process.env.DEV_DIR ? path.resolve(process.env.DEV_DIR) : mkdtempSync(path.join(os.tmpdir(), 'mco-dev-'));
   mkdirSync(dir, { recursive: true });
   const binaries = resolveBinaries();
-  const cluster = new LocalCluster({ dir, size, binaries });
+  const cluster = new LocalCluster({ dir, size, binaries, detached: true });
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -300,6 +300,8 @@ export interface SearchdNodeOptions {
   ports?: NodePorts;
   env?: NodeJS.ProcessEnv;
   factor?: number;
+  /** own process group, so a terminal's Ctrl-C reaches only the parent (which then stops nodes in order) */
+  detached?: boolean;
 }
 
 export class SearchdNode {
@@ -369,7 +371,7 @@ export class SearchdNode {
     const out = openSync(this.layout.console, 'a');
     const { cmd, args } = commandFor(this.binaries.searchd, ['--config', this.layout.config, '--nodetach', ...flags]);
     writeFileSync(this.layout.console, `\n=== start ${new Date().toISOString()} ${[cmd, ...args].join(' ')}\n`, { flag: 'a' });
-    const child = spawn(cmd, args, { env: this.options.env ?? process.env, stdio: ['ignore', out, out] });
+    const child = spawn(cmd, args, { env: this.options.env ?? process.env, stdio: ['ignore', out, out], detached: this.options.detached ?? false });
     closeSync(out);
     this.child = child;
     this.exitInfo = undefined;
@@ -609,6 +611,7 @@ export interface LocalClusterOptions {
   env?: NodeJS.ProcessEnv;
   factor?: number;
   buddy?: boolean;
+  detached?: boolean;
 }
 
 /** Replication stays on loopback when this is passed on CREATE and JOIN (real Galera binds 0.0.0.0 otherwise). */
@@ -632,6 +635,7 @@ export class LocalCluster {
           env: options.env,
           factor: this.factor,
           buddy: options.buddy,
+          detached: options.detached,
         }),
     );
   }
