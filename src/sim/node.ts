@@ -50,6 +50,8 @@ export interface SimNodeOptions {
   newClusterForce?: boolean;
   logger?: Logger;
   clusterTiming?: Partial<ClusterTiming>;
+  /** ha_ping_interval: how often distributed tables ping their mirrors (0 disables) */
+  haPingIntervalMs?: number;
 }
 
 function connectHost(host: string): string {
@@ -149,6 +151,7 @@ export class SimNode {
       this.opts.http ? `${this.opts.http.host}:${this.opts.http.port}:http` : undefined,
       api ? `${api.host}:${api.port}` : undefined,
     ].filter(Boolean);
+    this.executor.agents.startPinging(() => this.executor.agentMirrors(), this.opts.haPingIntervalMs ?? 1000);
     this.logger.info(`listening on ${listens.join(', ')}`);
     this.logger.info(`accepting connections (prereaded ${this.engine.locals.size + this.engine.dists.size} tables in ${Date.now() - t0} ms)`);
     if (this.cluster) {
@@ -231,6 +234,7 @@ export class SimNode {
     if (this.stopped) return;
     this.stopped = true;
     this.faults.resume();
+    this.executor.agents.stopPinging();
     await this.mysql?.close();
     await this.http?.close();
     if (this.cluster) {

@@ -143,6 +143,8 @@ export function nodeOptions(config: ManticoreConfig, sd: SearchdConfig, args: Se
     newClusterForce: args.newClusterForce,
     logger,
   };
+  const ping = sd.entries.filter((e) => e.key === 'ha_ping_interval').pop()?.value;
+  if (ping !== undefined && /^\d+$/.test(ping.trim())) opts.haPingIntervalMs = Number(ping.trim());
   const mysql = addr('mysql');
   const http = addr('http');
   const repl = addr('replication');

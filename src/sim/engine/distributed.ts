@@ -128,6 +128,56 @@ export class AgentPool {
     return { errors };
   }
 
+  /** Records the outcome of a ping (ha_ping_interval) to a mirror. */
+  private notePing(m: Mirror, okay: boolean): void {
+    const h = this.h(m);
+    if (okay) {
+      h.consecutiveFailures = 0;
+      h.lastAnswerAt = Date.now();
+    } else {
+      h.consecutiveFailures++;
+    }
+  }
+
+  private pingTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * Pings every mirror of `mirrors()` each `intervalMs` (Manticore's ha_ping_interval, 1000 ms by
+   * default), so dead mirrors are known before a query picks them.
+   */
+  startPinging(mirrors: () => Mirror[], intervalMs = 1000): void {
+    if (!this.transport || this.pingTimer || intervalMs <= 0) return;
+    const transport = this.transport;
+    let busy = false;
+    this.pingTimer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      const seen = new Set<string>();
+      const list = mirrors().filter((m) => {
+        const k = `${m.addr}:${m.table}`;
+        if (seen.has(k)) return false;
+        seen.add(k);
+        return true;
+      });
+      void Promise.all(
+        list.map((m) =>
+          transport.request(m.addr, 'ping', {}, Math.min(1000, intervalMs)).then(
+            () => this.notePing(m, true),
+            () => this.notePing(m, false),
+          ),
+        ),
+      ).finally(() => {
+        busy = false;
+      });
+    }, intervalMs);
+    this.pingTimer.unref();
+  }
+
+  stopPinging(): void {
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.pingTimer = undefined;
+  }
+
   /** SHOW AGENT STATUS rows. */
   statusRows(): [string, string][] {
     const rows: [string, string][] = [

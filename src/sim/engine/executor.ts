@@ -15,7 +15,7 @@ import { coerceValue, createType, defaultValue, describeType, isTextField, norma
 import { Evaluator, filterDocs, runSelect } from './query.js';
 import type { SelectStatement } from './query.js';
 import { AgentPool, parseAgent } from './distributed.js';
-import type { SearchReply, SearchRequest } from './distributed.js';
+import type { Mirror, SearchReply, SearchRequest } from './distributed.js';
 
 /** The version string a real 15.1.0 daemon reports (handshake, SHOW STATUS, SHOW VERSION). */
 export const DAEMON_VERSION = '15.1.0 60a44d1f0@25120503';
@@ -142,6 +142,14 @@ export class Executor {
   /** Registers the `search` handler distributed tables on other nodes call. */
   registerHandlers(transport: PeerTransport): void {
     transport.handle('search', (payload) => this.handleSearch(payload as SearchRequest));
+    transport.handle('ping', () => ({ ok: true }));
+  }
+
+  /** Every mirror of every distributed table's agents (what ha_ping_interval pings). */
+  agentMirrors(): Mirror[] {
+    const out: Mirror[] = [];
+    for (const d of this.engine.dists.values()) for (const a of d.agents) out.push(...parseAgent(a));
+    return out;
   }
 
   private count(cmd: string): void {
