@@ -345,7 +345,7 @@ class Parser {
     const expr = this.primary();
     if (this.acceptKw('as')) return { expr, alias: this.name() };
     const t = this.peek();
-    if ((t.type === 'ident' && !this.isKw('from')) || t.type === 'qident') {
+    if ((t.type === 'ident' && !KEYWORDS.has(t.value.toLowerCase())) || t.type === 'qident') {
       this.i++;
       return { expr, alias: t.value };
     }
@@ -417,6 +417,19 @@ class Parser {
   /** Literal, column, MATCH('...') or function call. */
   private primary(): Expr {
     const t = this.peek();
+    // @@system_variable (mysql clients ask for @@version_comment): a column named `@@name`
+    if (this.isPunct('@') && this.isPunct('@', 1)) {
+      const v = this.peek(2);
+      if (v.type === 'ident' && v.pos === t.pos + 2) {
+        this.i += 3;
+        let name = v.value;
+        if (this.isPunct('.') && this.peek(1).type === 'ident') {
+          name += `.${this.peek(1).value}`;
+          this.i += 2;
+        }
+        return { type: 'column', name: `@@${name}` };
+      }
+    }
     if (t.type === 'ident' && this.isPunct('(', 1)) {
       const fname = t.value.toLowerCase();
       this.i += 2;

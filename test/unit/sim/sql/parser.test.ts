@@ -440,6 +440,32 @@ describe('parseSql: SELECT', () => {
     });
   });
 
+  test('system variables and keywords are not implicit aliases', () => {
+    assert.deepEqual(parseSql('select @@version_comment limit 1'), {
+      kind: 'select',
+      items: [{ expr: { type: 'column', name: '@@version_comment' } }],
+      from: [],
+      orderBy: [],
+      limit: 1,
+      options: [],
+    });
+    assert.deepEqual(parseSql('SELECT @@session.auto_increment_increment AS x'), {
+      kind: 'select',
+      items: [{ expr: { type: 'column', name: '@@session.auto_increment_increment' }, alias: 'x' }],
+      from: [],
+      orderBy: [],
+      options: [],
+    });
+    assert.deepEqual(parseSql('SELECT id FROM t LIMIT 1'), {
+      kind: 'select',
+      items: [{ expr: { type: 'column', name: 'id' } }],
+      from: ['t'],
+      orderBy: [],
+      limit: 1,
+      options: [],
+    });
+  });
+
   test('SELECT without FROM', () => {
     assert.deepEqual(parseSql('SELECT 1'), {
       kind: 'select',
@@ -468,6 +494,20 @@ describe('parseSql: errors and hostile input', () => {
     assert.equal(stmt.kind, 'select');
     assert.deepEqual(stmt.kind === 'select' ? stmt.where : undefined, { type: 'match', query: "x'); DROP TABLE t; --" });
     syntaxError("SELECT * FROM t WHERE MATCH('x'); DROP TABLE t", "P01: syntax error, unexpected DROP near 'DROP TABLE t'");
+  });
+
+  test('unicode, long names, escapes and comment markers inside literals', () => {
+    const long = 'x'.repeat(300);
+    assert.deepEqual(parseSql(`INSERT INTO \`${long}\` (id, title) VALUES (1, 'Zürich 日本 😀 -- /* # \\\\ \\n')`), {
+      kind: 'insert',
+      replace: false,
+      table: long,
+      columns: ['id', 'title'],
+      rows: [[{ type: 'int', value: '1' }, { type: 'string', value: 'Zürich 日本 😀 -- /* # \\ \n' }]],
+    });
+    assert.deepEqual(parseSql('DROP TABLE `we``ird;name`'), { kind: 'drop_table', name: 'we`ird;name', ifExists: false });
+    syntaxError('DROP TABLE t; DROP TABLE u', "P01: syntax error, unexpected DROP near 'DROP TABLE u'");
+    syntaxError('DROP TABLE ``', "P01: syntax error, unexpected $undefined near '``'");
   });
 
   test('doubled quote is not an escape (as in Manticore)', () => {
