@@ -14,7 +14,7 @@ import { ConfigError, getValue, parseConfig, type ManticoreConfig } from '../con
 import { buildTable, DEFAULT_MEM_LIMIT, MAX_MEM_LIMIT, parseSize, type IndexerOutput } from './build.js';
 
 export const DEFAULT_CONFIG = '/etc/manticoresearch/manticore.conf';
-export const BANNER = 'Manticore 15.1.0 (indexer-sim, Manticore simulator)';
+export const BANNER = 'Manticore 15.1.0 60a44d1f0@25120503 (indexer-sim, Manticore simulator)';
 
 export interface IndexerArgs {
   config: string;
