@@ -28,6 +28,7 @@ export const FACTOR = timeFactor();
 
 export class Scenario {
   readonly nodes: SearchdNode[] = [];
+  readonly factor = FACTOR;
   private nextServerId = 1;
 
   constructor(
