@@ -433,8 +433,8 @@ export class Executor {
       const parts = [`CREATE TABLE ${n} type='distributed'`];
       for (const l of dist.locals) parts.push(`local='${l}'`);
       for (const a of dist.agents) parts.push(`agent='${a}'`);
-      if (dist.ha_strategy !== 'random') parts.push(`ha_strategy='${dist.ha_strategy}'`);
       if (dist.agent_retry_count) parts.push(`agent_retry_count='${dist.agent_retry_count}'`);
+      if (dist.ha_strategy !== 'random') parts.push(`ha_strategy='${dist.ha_strategy}'`);
       text = parts.join(' ');
     } else {
       const t = this.engine.local(n);
@@ -797,8 +797,10 @@ export class Executor {
     if (this.engine.has(n)) throw new SqlError(`table '${n}' already exists`);
     const src = from.replace(/\/+$/, '');
     if (!fs.existsSync(`${src}.meta`)) {
-      if (fs.existsSync(`${src}.sph`)) throw new SqlError(`unable to import table '${n}': '${src}.meta': missing .meta; only RT and percolate tables can be imported`);
-      throw new SqlError(`unable to import table '${n}': '${src}.meta': no such file or directory`);
+      const dir = path.dirname(src);
+      const base = path.basename(src);
+      const any = fs.existsSync(dir) && fs.readdirSync(dir).some((f) => f.startsWith(`${base}.`));
+      throw new SqlError(`unable to import table '${n}': ${any ? `missing ${src}.meta table file` : 'no table files found'}`);
     }
     let meta: { kind?: string; columns?: ColumnDef[]; settings?: Record<string, string> };
     try {

@@ -67,7 +67,7 @@ describe('executor: DDL and SHOW', () => {
     assert.deepEqual(await h.rows("SHOW TABLES LIKE 'd%'"), [['d', 'distributed']]);
     assert.equal(
       (await h.rows('SHOW CREATE TABLE d'))[0]?.[1],
-      "CREATE TABLE d type='distributed' local='products' agent='127.0.0.1:9312|127.0.0.2:9312:products' ha_strategy='nodeads' agent_retry_count='2'",
+      "CREATE TABLE d type='distributed' local='products' agent='127.0.0.1:9312|127.0.0.2:9312:products' agent_retry_count='2' ha_strategy='nodeads'",
     );
     await h.run('DROP TABLE d');
     assert.deepEqual(await h.rows('SHOW TABLES'), [['products', 'rt']]);
@@ -287,7 +287,8 @@ describe('executor: FREEZE, IMPORT, ATTACH', () => {
     fs.writeFileSync(path.join(dir, 'p.sph'), JSON.stringify({ format: 'manticore-sim-plain', version: 1, name: 'p', kind: 'plain', columns: [], settings: {} }));
     fs.writeFileSync(path.join(dir, 'p.spd'), '');
     const h = rtNode();
-    assert.match(await h.error(`IMPORT TABLE x FROM '${path.join(dir, 'p')}'`), /missing \.meta/);
+    assert.equal(await h.error(`IMPORT TABLE x FROM '${path.join(dir, 'p')}'`), `unable to import table 'x': missing ${path.join(dir, 'p')}.meta table file`);
+    assert.equal(await h.error(`IMPORT TABLE x FROM '${path.join(dir, 'nothing')}'`), "unable to import table 'x': no table files found");
   });
 
   test('ATTACH TABLE moves documents, needs an empty target unless WITH TRUNCATE', async () => {
