@@ -157,6 +157,18 @@ function metricsText(o: HttpServerOptions): string {
   return lines.join('\n') + '\n';
 }
 
+/** The mysql-client style table /cli prints. */
+export function asciiTable(r: SqlResult): string {
+  if (r.kind === 'ok') return `Query OK, ${r.affectedRows} rows affected\n`;
+  const cells = r.rows.map((row) => row.map((v) => (v === null ? 'NULL' : String(v))));
+  const widths = r.columns.map((c, i) => Math.max(c.name.length, ...cells.map((row) => (row[i] ?? '').length)));
+  const sep = '+' + widths.map((w) => '-'.repeat(w + 2)).join('+') + '+';
+  const line = (vals: string[]) => '|' + vals.map((v, i) => ` ${v.padEnd(widths[i] ?? 0)} `).join('|') + '|';
+  const out = [sep, line(r.columns.map((c) => c.name)), sep, ...cells.map(line), sep];
+  out.push(`${r.rows.length} ${r.rows.length === 1 ? 'row' : 'rows'} in set`);
+  return out.join('\n') + '\n';
+}
+
 export class HttpServer {
   private server: http.Server | undefined;
 
@@ -216,6 +228,24 @@ export class HttpServer {
         const message = err instanceof SqlError || err instanceof Error ? err.message : String(err);
         if (mode === 'raw') return send(res, 500, [{ total: 0, error: message, warning: '' }]);
         return send(res, 500, { error: message });
+      }
+    }
+
+    if (p === '/cli' || p === '/cli_json') {
+      // Buddy-routed endpoints
+      const body = await readBody(req);
+      if (!this.opts.buddy) return send(res, 501, { error: `${p} requires Buddy` });
+      const sql = body.trim().startsWith('query=') ? sqlFromBody(body, req.headers['content-type']) : decodeURIComponent(body.trim() || url.search.slice(1));
+      try {
+        const r = await this.opts.handler(sql);
+        await faults.whenRunning();
+        if (p === '/cli_json') return send(res, 200, [rawResult(r)]);
+        return send(res, 200, asciiTable(r), 'text/plain');
+      } catch (err) {
+        await faults.whenRunning();
+        const message = err instanceof Error ? err.message : String(err);
+        if (p === '/cli_json') return send(res, 500, [{ total: 0, error: message, warning: '' }]);
+        return send(res, 500, `ERROR: ${message}\n`, 'text/plain');
       }
     }
 

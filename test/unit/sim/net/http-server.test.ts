@@ -71,6 +71,12 @@ describe('SimNode http and mysql listeners', () => {
     assert.deepEqual(JSON.parse(bad.text), [{ total: 0, error: "unknown local table(s) 'nope' in search request", warning: '' }]);
   });
 
+  test('/cli prints a table (Buddy endpoint)', async () => {
+    const res = await post(httpPort, '/cli', 'SHOW TABLES', 'text/plain');
+    assert.equal(res.status, 200);
+    assert.equal(res.text, '+-------+------+\n| Table | Type |\n+-------+------+\n| h     | rt   |\n+-------+------+\n1 row in set\n');
+  });
+
   test('GET /metrics has Prometheus text with real metric names', async () => {
     const res = await fetch(`http://127.0.0.1:${httpPort}/metrics`);
     const text = await res.text();
