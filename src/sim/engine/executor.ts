@@ -767,18 +767,31 @@ export class Executor {
 
   /** The `search` request of a remote coordinator: filtered documents of local tables. */
   handleSearch(req: SearchRequest): SearchReply {
-    const name = Engine.normalizeName(String(req?.table ?? ''));
+    const names = String(req?.table ?? '')
+      .split(',')
+      .map((n) => Engine.normalizeName(n.trim()))
+      .filter(Boolean);
+    const name = names.join(',');
     const tables: LocalTable[] = [];
-    const local = this.engine.local(name);
-    if (local) tables.push(local);
-    else {
-      const dist = this.engine.dist(name);
-      if (!dist) throw new Error(`unknown local table(s) '${name}' in search request`);
+    const missing: string[] = [];
+    for (const n of names) {
+      const local = this.engine.local(n);
+      if (local) {
+        tables.push(local);
+        continue;
+      }
+      const dist = this.engine.dist(n);
+      if (!dist) {
+        missing.push(n);
+        continue;
+      }
+      // a remote distributed table answers with its locals only (no agent chains)
       for (const l of dist.locals) {
         const lt = this.engine.local(l);
         if (lt) tables.push(lt);
       }
     }
+    if (missing.length || names.length === 0) throw new Error(`unknown local table(s) '${missing.join(',')}' in search request`);
     const columns: ColumnDef[] = [];
     const docs: JsonDoc[] = [];
     for (const t of tables) {
