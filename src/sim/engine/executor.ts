@@ -862,7 +862,7 @@ export class Executor {
     const data: (string | number | null)[][] = [];
     for (const t of tables) {
       t.freeze();
-      for (const f of t.files()) data.push([path.relative(this.engine.dataDir ?? path.dirname(f), f) || f, path.resolve(f)]);
+      for (const f of t.files()) data.push([f, path.resolve(f)]);
     }
     return rows(
       [

@@ -249,8 +249,8 @@ describe('executor: FREEZE, IMPORT, ATTACH', () => {
     await h.run("INSERT INTO t (id, title) VALUES (1, 'before')");
     const files = await h.rows('FREEZE t');
     assert.deepEqual(
-      files.map((r) => r[0]),
-      ['t/t.meta', 't/t.ram', 't/t.wal'],
+      files.map((r) => r[1]),
+      ['t.meta', 't.ram', 't.wal'].map((f) => path.join(dir, 't', f)),
     );
     const walBefore = fs.readFileSync(path.join(dir, 't', 't.wal'), 'utf8');
     const ramBefore = fs.readFileSync(path.join(dir, 't', 't.ram'), 'utf8');
