@@ -22,6 +22,11 @@ test('cluster: SIGKILLed node is evicted, writes continue, plain restart rejoins
     const started = Date.now();
     await waitReadyAll(survivors, 'c', 2, 'evict');
     t.diagnostic(`survivors reported size 2 after ${Date.now() - started} ms`);
+    for (const [i] of survivors.entries()) {
+      const view = (await c.status(i, 'c'))?.nodesView ?? '';
+      assert.ok(!view.split(',').includes(victim.apiAddress), `node${i} nodes_view '${view}' no longer lists the killed node`);
+      assert.ok(view.split(',').includes(survivors[i]?.apiAddress ?? '?'), `node${i} nodes_view '${view}' lists itself`);
+    }
 
     // a crash leaves no saved position
     const g = victim.grastate();

@@ -84,6 +84,21 @@ test('cluster: create, join, replicated writes visible everywhere, status shapes
     }
     assert.equal(seqnos.size, 1, `state_seqno equal on every node: ${[...seqnos].join(',')}`);
 
+    // manticore.json keeps the cluster with its tables and the rejoin list on every node
+    for (const n of c.nodes) {
+      const saved = await c.waitFor(
+        () => {
+          const cl = (n.manticoreJson()?.clusters as Record<string, { nodes?: string; indexes?: string[] }> | undefined)?.c;
+          return cl && JSON.stringify(cl.indexes) === JSON.stringify(['t']) ? cl : false;
+        },
+        'replicate',
+        `${n.name} manticore.json to list table t in cluster c`,
+      );
+      for (const a of (saved.nodes ?? '').split(',').filter(Boolean)) {
+        assert.ok(c.nodes.some((m) => m.apiAddress === a), `${n.name} manticore.json nodes entry ${a} is a member API address`);
+      }
+    }
+
     // seqno advances with every replicated write, on every node
     const before = sts[0]?.stateSeqno ?? 0;
     await insertIds(c.node(2), 'c:t', [5]);
