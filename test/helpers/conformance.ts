@@ -26,6 +26,21 @@ import {
 export const BINARIES: Binaries = resolveBinaries();
 export const FACTOR = timeFactor();
 
+// every node any scenario created: none may outlive the test process, even when it is cut short
+const allNodes = new Set<SearchdNode>();
+process.once('exit', () => {
+  for (const n of allNodes) {
+    const pid = n.pid;
+    if (pid !== undefined) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+});
+
 export class Scenario {
   readonly nodes: SearchdNode[] = [];
   readonly factor = FACTOR;
@@ -47,6 +62,7 @@ export class Scenario {
       ...options,
     });
     this.nodes.push(n);
+    allNodes.add(n);
     return n;
   }
 
@@ -54,6 +70,7 @@ export class Scenario {
   cluster(size: number, name = 'c', options: { buddy?: boolean } = {}): LocalCluster {
     const c = new LocalCluster({ dir: path.join(this.dir, name), size, binaries: BINARIES, factor: FACTOR, buddy: options.buddy });
     this.nodes.push(...c.nodes);
+    for (const n of c.nodes) allNodes.add(n);
     return c;
   }
 
