@@ -172,6 +172,8 @@ interface ClusterState {
   /** restart only: the last applied seqno from the position file (decides IST vs SST, never shown) */
   position: number | undefined;
   sstFailures: number;
+  /** who installed the current view: it orders writes for the component */
+  installer: string;
   /** leader only: last seqno handed out */
   assigned: number;
   confId: number;
@@ -198,6 +200,8 @@ interface ClusterState {
 }
 
 const SST_STAGES = ['await nodes sync', 'block checksum calculate', 'analyze remote', 'send files', 'activate tables'] as const;
+
+const NOT_LEADER = 'not the leader of this component';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -432,6 +436,7 @@ export class ClusterManager implements ClusterService {
     c.status = 'primary';
     c.nodeState = 'synced';
     c.view = [this.self];
+    c.installer = this.self.api;
     c.confId = 1;
     c.epoch = newEpoch();
     c.lastPrimary = { confId: 1, epoch: c.epoch, incs: [this.self.inc] };
@@ -564,7 +569,12 @@ export class ClusterManager implements ClusterService {
     const deadline = Date.now() + this.timing.evictMs + this.timing.requestTimeoutMs;
     for (;;) {
       this.checkHealthy(c);
-      const leader = this.leaderOf(c);
+      const leader = this.writeLeader(c);
+      if (!leader) {
+        if (Date.now() >= deadline) throw notPrimary(c.name);
+        await sleep(this.timing.heartbeatMs);
+        continue;
+      }
       let seqno: number;
       try {
         if (leader === this.self.api) seqno = await this.sequence(c, op, this.self.api);
@@ -578,7 +588,8 @@ export class ClusterManager implements ClusterService {
           seqno = res.seqno;
         }
       } catch (err) {
-        if (err instanceof PeerError && err.kind !== 'remote' && Date.now() < deadline) {
+        const retry = err instanceof PeerError && (err.kind !== 'remote' || err.message === NOT_LEADER);
+        if (retry && Date.now() < deadline) {
           // the leader is unreachable: wait for the view to change, then retry through the new leader
           await sleep(this.timing.heartbeatMs);
           continue;
@@ -760,7 +771,8 @@ export class ClusterManager implements ClusterService {
       .map((h) => h.info);
     if (c.status === 'primary') {
       // two primary components with different histories never merge
-      peers = peers.filter((p) => !(p.status === 'primary' && p.epoch !== c.epoch));
+      const inView = new Set(c.view.map((m) => m.inc));
+      peers = peers.filter((p) => inView.has(p.member.inc) || !(p.status === 'primary' && p.epoch !== c.epoch));
     } else {
       const primaries = peers.filter((p) => p.status === 'primary').sort((a, b) => byApi(a.member, b.member));
       const first = primaries[0];
@@ -773,7 +785,20 @@ export class ClusterManager implements ClusterService {
     return Math.max(c.confId, ...this.alivePeers(c, now).map((p) => p.confId));
   }
 
-  /** The node that installs views and orders writes for this node's component. */
+  private isAlive(c: ClusterState, api: string): boolean {
+    if (api === this.self.api) return true;
+    const h = c.heard.get(api);
+    return !!h && Date.now() - h.at <= this.timing.evictMs;
+  }
+
+  /** The installer of the current primary view orders writes, while it is alive. */
+  private writeLeader(c: ClusterState): string | undefined {
+    if (c.status !== 'primary' || !c.installer) return undefined;
+    if (!c.view.some((m) => m.api === c.installer)) return undefined;
+    return this.isAlive(c, c.installer) ? c.installer : undefined;
+  }
+
+  /** The node that installs views for this node's component when no installer is established. */
   private leaderOf(c: ClusterState): string {
     const now = Date.now();
     const peers = this.alivePeers(c, now);
@@ -790,8 +815,16 @@ export class ClusterManager implements ClusterService {
   private evaluate(c: ClusterState): void {
     if (!c.admitted || c.catchingUp) return;
     const now = Date.now();
-    if (this.leaderOf(c) !== this.self.api) return;
     const peers = this.alivePeers(c, now);
+    if (c.status === 'primary') {
+      // the current installer keeps the role while alive; otherwise the lowest healthy member takes it
+      const current = c.installer && c.installer !== this.self.api && this.isAlive(c, c.installer) && peers.some((p) => p.member.api === c.installer);
+      if (current) return;
+      if (c.installer !== this.self.api && this.leaderOf(c) !== this.self.api) return;
+    } else {
+      if (peers.some((p) => p.status === 'primary')) return; // the primary side admits this node
+      if (this.leaderOf(c) !== this.self.api) return;
+    }
     const members = [this.self, ...peers.map((p) => p.member)].sort(byApi);
     const incs = new Set(members.map((m) => m.inc));
     const changed = incs.size !== c.view.length || c.view.some((m) => !incs.has(m.inc));
@@ -819,7 +852,13 @@ export class ClusterManager implements ClusterService {
       seqno: Math.max(c.seqno, c.assigned),
       installer: this.self.api,
     };
-    this.log.info('installing view', { cluster: c.name, confId, primary, members: members.map((m) => m.api) });
+    this.log.info('installing view', {
+      cluster: c.name,
+      confId,
+      primary,
+      members: members.map((m) => m.api),
+      heard: [...c.heard.entries()].map(([api, h]) => `${api}:${h.info.status}:${h.info.epoch}:${now - h.at}ms`),
+    });
     this.installView(c, view);
   }
 
@@ -835,7 +874,36 @@ export class ClusterManager implements ClusterService {
 
   private acceptView(c: ClusterState, view: ViewMsg): void {
     const wasPrimary = c.status === 'primary';
+    // members of a freshly installed view count as alive until their first heartbeat arrives
+    const now = Date.now();
+    for (const m of view.members) {
+      if (m.inc === this.self.inc) continue;
+      const h = c.heard.get(m.api);
+      if (h && h.info.member.inc === m.inc) {
+        // the installer vouches for the member: do not judge it by a heartbeat older than the view
+        h.info = { ...h.info, status: view.primary ? 'primary' : 'non-primary', epoch: view.epoch, confId: view.confId, lastPrimary: view.lastPrimary, admitted: true };
+        continue;
+      }
+      if (h) continue;
+      const known = c.view.some((v) => v.inc === m.inc);
+      c.heard.set(m.api, {
+        at: now,
+        info: {
+          cluster: c.name,
+          uuid: view.uuid,
+          member: m,
+          status: view.primary ? 'primary' : 'non-primary',
+          nodeState: known || m.api === view.installer ? 'synced' : 'joining',
+          admitted: true,
+          epoch: view.epoch,
+          confId: view.confId,
+          seqno: view.seqno,
+          lastPrimary: view.lastPrimary,
+        },
+      });
+    }
     c.view = [...view.members].sort(byApi);
+    c.installer = view.installer;
     c.epoch = view.epoch;
     c.confId = view.confId;
     c.lastPrimary = view.lastPrimary;
@@ -858,8 +926,8 @@ export class ClusterManager implements ClusterService {
   /** A synced member that misses write sets fetches them from the leader. */
   private checkLag(c: ClusterState): void {
     if (c.status !== 'primary' || !c.admitted || c.catchingUp) return;
-    const leader = this.leaderOf(c);
-    if (leader === this.self.api) return;
+    const leader = this.writeLeader(c);
+    if (!leader || leader === this.self.api) return;
     if (c.nodeState === 'joining') {
       this.track(this.catchUp(c, leader));
       return;
@@ -978,6 +1046,7 @@ export class ClusterManager implements ClusterService {
     c.status = 'primary';
     c.nodeState = 'synced';
     c.view = [this.self];
+    c.installer = this.self.api;
     c.confId = 1;
     c.epoch = newEpoch();
     c.lastPrimary = { confId: 1, epoch: c.epoch, incs: [this.self.inc] };
@@ -1053,7 +1122,7 @@ export class ClusterManager implements ClusterService {
       const { cluster } = payload as { cluster: string };
       const c = this.member(cluster);
       if (!c.admitted) throw unknownCluster(cluster);
-      return { ...this.info(c), leader: this.leaderOf(c) };
+      return { ...this.info(c), leader: this.writeLeader(c) ?? this.leaderOf(c) };
     });
     t.handle('cluster.heartbeat', (payload) => {
       const info = payload as PeerInfo;
@@ -1064,7 +1133,7 @@ export class ClusterManager implements ClusterService {
     t.handle('cluster.join', async (payload) => {
       const { cluster, member, info } = payload as { cluster: string; member: Member; info: PeerInfo };
       const c = this.member(cluster);
-      const leader = this.leaderOf(c);
+      const leader = this.writeLeader(c) ?? this.leaderOf(c);
       if (leader !== this.self.api) return this.opts.transport.request(leader, 'cluster.join', payload, this.timing.requestTimeoutMs);
       if (c.status !== 'primary' || !(c.nodeState === 'synced' || c.nodeState === 'donor')) throw notPrimary(cluster);
       c.left.delete(member.inc);
@@ -1098,6 +1167,7 @@ export class ClusterManager implements ClusterService {
     t.handle('cluster.order', async (payload) => {
       const { cluster, op, origin } = payload as { cluster: string; op: Op; origin: string };
       const c = this.member(cluster);
+      if (this.writeLeader(c) !== this.self.api) throw new Error(NOT_LEADER);
       return { seqno: await this.sequence(c, op, origin) };
     });
     t.handle('cluster.apply', (payload) => {
@@ -1219,6 +1289,7 @@ export class ClusterManager implements ClusterService {
       position: undefined,
       sstFailures: 0,
       assigned: -1,
+      installer: '',
       confId: 0,
       epoch: '',
       status: 'disconnected',
