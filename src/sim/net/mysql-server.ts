@@ -22,6 +22,7 @@ interface ServerConnection {
   on(event: string, fn: (...args: unknown[]) => void): void;
   close?: () => void;
   handlePacket(packet?: { sequenceId: number }): void;
+  writePacket(packet: { _name?: string; buffer: Buffer; start: number }): void;
   sequenceId: number;
   compressedSequenceId: number;
 }
@@ -112,6 +113,12 @@ export class MysqlServer {
         conn.compressedSequenceId = 0;
       }
       handlePacket(packet);
+    };
+    // mysql2 writes SQLSTATE '_____'; Manticore answers errors with 42000
+    const writePacket = conn.writePacket.bind(conn);
+    conn.writePacket = (packet) => {
+      if (packet._name === 'Error' && packet.buffer.length >= packet.start + 13) packet.buffer.write('42000', packet.start + 8, 'ascii');
+      writePacket(packet);
     };
     conn.serverHandshake({
       protocolVersion: 10,

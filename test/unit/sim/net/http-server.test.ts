@@ -121,9 +121,10 @@ describe('SimNode http and mysql listeners', () => {
     try {
       await conn.query('SET NAMES utf8mb4');
       await conn.ping();
-      await assert.rejects(conn.query('SELECT * FROM h ORDER BY id'), (err: Error & { errno?: number }) => {
+      await assert.rejects(conn.query('SELECT * FROM h ORDER BY id'), (err: Error & { errno?: number; sqlState?: string }) => {
         assert.equal(err.message, 'no sort order defined');
         assert.equal(err.errno, 1064);
+        assert.equal(err.sqlState, '42000');
         return true;
       });
       const [rows] = await conn.query("SHOW STATUS LIKE 'version'");
