@@ -7,7 +7,7 @@
  * Options (env): DEV_NODES (default 3), DEV_DIR (default a fresh dir under the OS temp dir; kept
  * on exit so the data can be looked at), CONFORMANCE_TIME_FACTOR (timeouts, see README).
  */
-import { mkdtempSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LocalCluster, resolveBinaries } from '../sim/launcher.js';
@@ -16,6 +16,9 @@ async function main(): Promise<void> {
   const size = Number(process.env.DEV_NODES ?? '3');
   if (!Number.isInteger(size) || size < 1 || size > 9) throw new Error(`DEV_NODES must be an integer 1..9, got '${process.env.DEV_NODES}'`);
   const dir = process.env.DEV_DIR ? path.resolve(process.env.DEV_DIR) : mkdtempSync(path.join(os.tmpdir(), 'mco-dev-'));
+  if (existsSync(path.join(dir, 'node0'))) {
+    throw new Error(`DEV_DIR ${dir} already holds nodes from an earlier run; remove it or name another directory (restarting a kept cluster is not supported yet)`);
+  }
   mkdirSync(dir, { recursive: true });
   const binaries = resolveBinaries();
   const cluster = new LocalCluster({ dir, size, binaries, detached: true });
