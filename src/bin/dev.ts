@@ -86,6 +86,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.stack : String(err));
+  console.error(err instanceof Error ? err.message : String(err));
   process.exit(1);
 });
