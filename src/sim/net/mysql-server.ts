@@ -120,14 +120,23 @@ export class MysqlServer {
       if (packet._name === 'Error' && packet.buffer.length >= packet.start + 13) packet.buffer.write('42000', packet.start + 8, 'ascii');
       writePacket(packet);
     };
-    conn.serverHandshake({
-      protocolVersion: 10,
-      serverVersion: this.opts.serverVersion,
-      connectionId: id,
-      statusFlags: 2,
-      characterSet: 33,
-      capabilityFlags: 0xffffff,
-    });
+    const handshake = () =>
+      conn.serverHandshake({
+        protocolVersion: 10,
+        serverVersion: this.opts.serverVersion,
+        connectionId: id,
+        statusFlags: 2,
+        characterSet: 33,
+        capabilityFlags: 0xffffff,
+      });
+    // a paused node (SIGSTOP-like) accepts the TCP connection but says nothing until resumed
+    if (this.opts.faults.paused) {
+      void this.opts.faults.whenRunning().then(() => {
+        if (!sock.destroyed) handshake();
+      });
+    } else {
+      handshake();
+    }
     // queries of one connection run one after another, in order
     let chain: Promise<void> = Promise.resolve();
     const enqueue = (sql: string) => {
