@@ -717,6 +717,8 @@ export class ClusterManager implements ClusterService {
   }
 
   private tick(): void {
+    // a paused node (SIGSTOP) does nothing; on resume its stale view makes it rejoin like a real one
+    if (this.opts.faults.paused) return;
     for (const c of this.clusters.values()) {
       if (c.phase !== 'member') continue;
       try {
@@ -852,11 +854,9 @@ export class ClusterManager implements ClusterService {
       seqno: Math.max(c.seqno, c.assigned),
       installer: this.self.api,
     };
-    this.log.info('installing view', {
+    this.log.info('installing view', { cluster: c.name, confId, primary, members: members.map((m) => m.api) });
+    this.log.debug('view inputs', {
       cluster: c.name,
-      confId,
-      primary,
-      members: members.map((m) => m.api),
       heard: [...c.heard.entries()].map(([api, h]) => `${api}:${h.info.status}:${h.info.epoch}:${now - h.at}ms`),
     });
     this.installView(c, view);

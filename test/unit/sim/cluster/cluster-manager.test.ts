@@ -440,3 +440,23 @@ describe('ClusterManager: stop and restart rules', () => {
     }
   });
 });
+
+describe('ClusterManager: paused node', () => {
+  test('a paused node is evicted; after resume it rejoins and catches up', async () => {
+    const nodes = await formCluster(3);
+    const [a, b, c] = nodes as [TestNode, TestNode, TestNode];
+    try {
+      await waitFor('size 3', () => nodes.every((n) => st(n, 'size') === '3'));
+      c.faults.pause();
+      await waitFor('c evicted', () => st(a, 'size') === '2' && st(b, 'size') === '2', 3000);
+      await a.manager.replicateWrite('c', insert('t', 42));
+      c.faults.resume();
+      await waitFor('c back', () => nodes.every((n) => st(n, 'size') === '3' && st(n, 'node_state') === 'synced' && st(n, 'status') === 'primary'), 4000);
+      await waitFor('c caught up', () => c.engine.ids('t').includes('42'));
+      assert.equal(st(c, 'state_seqno'), st(a, 'state_seqno'));
+    } finally {
+      for (const n of nodes) n.faults.resume();
+      await shutdownAll(nodes);
+    }
+  });
+});
