@@ -72,8 +72,9 @@ export function searchdLogger(file: string | undefined): Logger {
     },
   });
   const line = winston.format.printf((info) => {
-    const { level, message, timestamp: _t, ...rest } = info as { level: string; message: unknown; timestamp?: unknown } & Record<string, unknown>;
-    const prefix = level === 'warn' ? 'WARNING: ' : level === 'error' ? 'FATAL: ' : level === 'debug' ? 'DEBUG: ' : '';
+    const { level, message, timestamp: _t, fatal, ...rest } = info as { level: string; message: unknown; timestamp?: unknown; fatal?: unknown } & Record<string, unknown>;
+    // Manticore's levels: FATAL (the daemon stops), WARNING, plain info, DEBUG
+    const prefix = fatal ? 'FATAL: ' : level === 'warn' || level === 'error' ? 'WARNING: ' : level === 'debug' ? 'DEBUG: ' : '';
     const fields = Object.entries(rest).filter(([k]) => typeof k === 'string' && !k.startsWith('Symbol('));
     const extra = fields.length ? ' ' + fields.map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ') : '';
     return `[${manticoreTimestamp()}] [${process.pid}] ${prefix}${String(message)}${extra}`;
@@ -242,7 +243,7 @@ export async function runSearchd(argv: string[], io: Io): Promise<number> {
     await node.start();
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
-    logger.error(msg);
+    logger.error(msg, { fatal: true });
     io.err(`FATAL: ${msg}\n`);
     return 1;
   }
