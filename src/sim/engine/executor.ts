@@ -578,20 +578,15 @@ export class Executor {
 
   // -------------------------------------------------------------- writes
 
-  /** Enforces the `cluster:table` rule; returns the cluster to replicate through, if any. */
+  /**
+   * Enforces the `cluster:table` rule (Manticore's ValidateClusterStatement); returns the cluster
+   * to replicate through, if any.
+   */
   private checkPrefix(prefix: string | undefined, table: string): string | undefined {
     const c = this.opts.cluster?.clusterOfTable(table);
-    if (prefix === undefined) {
-      if (c) throw new SqlError(`table '${table}' is a part of cluster '${c}', use '${c}:${table}'`);
-      return undefined;
-    }
-    const cluster = this.opts.cluster;
-    if (!cluster || c !== prefix) {
-      const known = cluster ? Object.keys(cluster.persistedClusters()).includes(prefix) : false;
-      if (!known) throw new SqlError(`unknown cluster '${prefix}'`);
-      throw new SqlError(`table '${table}' is not in cluster '${prefix}'`);
-    }
-    return prefix;
+    if (c === prefix) return prefix;
+    if (c === undefined) throw new SqlError(`table '${table}' is not in any cluster, use just '${table}'`);
+    throw new SqlError(`table '${table}' is a part of cluster '${c}', use '${c}:${table}'`);
   }
 
   /** Applies a write locally or through the table's cluster. */

@@ -235,8 +235,8 @@ describe('executor: clustered tables', () => {
     ]);
     assert.deepEqual(await h.rows('SELECT id, n FROM t'), [['1', 5]]);
     assert.equal(await h.error('DROP TABLE t'), "DROP TABLE failed: unable to drop a cluster table 't'");
-    assert.equal(await h.error("INSERT INTO c:local_only (id, title) VALUES (1, 'x')"), "table 'local_only' is not in cluster 'c'");
-    assert.equal(await h.error("INSERT INTO zz:t (id, title) VALUES (1, 'x')"), "unknown cluster 'zz'");
+    assert.equal(await h.error("INSERT INTO c:local_only (id, title) VALUES (1, 'x')"), "table 'local_only' is not in any cluster, use just 'local_only'");
+    assert.equal(await h.error("INSERT INTO zz:t (id, title) VALUES (1, 'x')"), "table 't' is a part of cluster 'c', use 'c:t'");
     assert.deepEqual((await h.rows("SHOW STATUS LIKE 'cluster%'")), [['cluster_name', 'c']]);
   });
 });
