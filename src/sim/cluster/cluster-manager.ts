@@ -42,7 +42,8 @@ export interface ClusterTiming {
   heartbeatTimeoutMs: number;
   /** timeout of replication requests (Manticore's replication_query_timeout) */
   requestTimeoutMs: number;
-  /** attempts to find a peer running the cluster when a node restarts before dropping it */
+  /** attempts to find a peer running the cluster when a node restarts before dropping it
+   *  (Manticore: replication_retry_count 3, replication_retry_delay 500 ms) */
   startRetries: number;
   startRetryDelayMs: number;
   /** write sets kept for IST */
@@ -57,7 +58,7 @@ export const DEFAULT_TIMING: ClusterTiming = {
   heartbeatTimeoutMs: 500,
   requestTimeoutMs: 3000,
   startRetries: 3,
-  startRetryDelayMs: 300,
+  startRetryDelayMs: 500,
   gcacheWriteSets: 10000,
   joinTimeoutMs: 120000,
 };
