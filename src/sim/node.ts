@@ -203,19 +203,29 @@ export class SimNode {
     }
   }
 
-  /** SIGHUP: rotate plain tables that have `.new.` files (indexer --rotate). */
+  /**
+   * SIGHUP: rotate the config's plain tables that have `.new.` files (indexer --rotate), and serve
+   * again a plain table that was rebuilt after ATTACH made it unavailable.
+   */
   rotate(): void {
-    for (const t of [...this.engine.locals.values()]) {
-      if (t.kind !== 'plain' || !t.prefix) continue;
-      const p = t.prefix;
-      if (!fs.existsSync(`${p}.new.sph`)) continue;
+    for (const t of this.opts.tables ?? []) {
+      if (t.type !== 'plain') continue;
+      const p = t.path;
+      const name = t.name.toLowerCase();
+      const served = this.engine.local(name);
       try {
-        fs.renameSync(`${p}.new.sph`, `${p}.sph`);
-        if (fs.existsSync(`${p}.new.spd`)) fs.renameSync(`${p}.new.spd`, `${p}.spd`);
-        this.engine.addConfigTable(t.name, LocalTable.load(p, t.name));
-        this.logger.info(`rotating table '${t.name}': success`);
+        let changed = false;
+        if (fs.existsSync(`${p}.new.sph`)) {
+          if (fs.existsSync(`${p}.new.spd`)) fs.renameSync(`${p}.new.spd`, `${p}.spd`);
+          fs.renameSync(`${p}.new.sph`, `${p}.sph`);
+          changed = true;
+        }
+        if ((changed || !served) && fs.existsSync(`${p}.sph`)) {
+          this.engine.addConfigTable(name, LocalTable.load(p, name));
+          this.logger.info(`rotating table '${name}': success`);
+        }
       } catch (err) {
-        this.logger.warn(`rotating table '${t.name}': ${err instanceof Error ? err.message : String(err)}`);
+        this.logger.warn(`rotating table '${name}': ${err instanceof Error ? err.message : String(err)}`);
       }
     }
   }

@@ -831,21 +831,24 @@ export class Executor {
     if (src === dst) throw new SqlError('source and destination tables are the same');
     if (this.opts.cluster?.clusterOfTable(dst.name)) throw new SqlError(`table '${dst.name}' is a part of cluster '${this.opts.cluster.clusterOfTable(dst.name) ?? ''}'`);
     const sig = (cs: ColumnDef[]) => cs.map((c) => `${c.name}:${valueKind(c.type)}`).join(',');
-    if (dst.docs.size > 0 && !truncate) throw new SqlError(`ATTACH currently requires empty target table '${dst.name}' (or WITH TRUNCATE)`);
-    if (sig(src.columns) !== sig(dst.columns)) {
-      if (dst.columns.length === 0 && dst.docs.size === 0) {
-        dst.columns = src.columns.map((c) => ({ ...c }));
-      } else if (!truncate || dst.docs.size > 0 || sig(src.columns) !== sig(dst.columns)) {
-        throw new SqlError(`schemas of source table '${src.name}' and target table '${dst.name}' differ`);
-      }
+    // an empty target takes the source's schema and settings; a non-empty one must match it
+    const empty = truncate || dst.docs.size === 0;
+    if (!empty && sig(src.columns) !== sig(dst.columns)) {
+      throw new SqlError(`ATTACH currently requires empty target table or the same schema: '${src.name}' and '${dst.name}' differ`);
     }
     const docs = src.sortedDocs();
     if (truncate) dst.apply({ action: 'truncate', table: dst.name });
-    dst.apply({ action: 'insert', table: dst.name, docs });
+    if (empty) {
+      dst.columns = src.columns.map((c) => ({ ...c, options: [...c.options] }));
+      dst.settings = { ...src.settings };
+    }
+    // the attached data is the newest: documents with the same ids replace the target's
+    dst.apply({ action: 'replace', table: dst.name, docs });
     dst.persistAll();
     if (src.kind === 'plain') {
-      src.docs.clear();
-      src.persistAll();
+      // its files became part of the target: the plain table is unavailable until the next rebuild
+      src.removeFiles();
+      this.engine.locals.delete(src.name);
     } else {
       src.apply({ action: 'truncate', table: src.name });
     }

@@ -291,10 +291,10 @@ describe('executor: FREEZE, IMPORT, ATTACH', () => {
     assert.equal(await h.error(`IMPORT TABLE x FROM '${path.join(dir, 'nothing')}'`), "unable to import table 'x': no table files found");
   });
 
-  test('ATTACH TABLE moves documents, needs an empty target unless WITH TRUNCATE', async () => {
+  test('ATTACH TABLE moves documents; an empty target takes the source schema; WITH TRUNCATE replaces', async () => {
     const h = rtNode();
     await h.run('CREATE TABLE src (title text, n int)');
-    await h.run('CREATE TABLE dst (title text, n int)');
+    await h.run('CREATE TABLE dst (other text)');
     await h.run('CREATE TABLE other (body text)');
     await h.run("INSERT INTO src (id, title, n) VALUES (1, 'a', 1), (2, 'b', 2)");
     await h.run('ATTACH TABLE src TO TABLE dst');
@@ -302,13 +302,43 @@ describe('executor: FREEZE, IMPORT, ATTACH', () => {
       ['1', 1],
       ['2', 2],
     ]);
+    assert.deepEqual((await h.rows('DESCRIBE dst')).map((r) => r[0]), ['id', 'title', 'n']);
     assert.deepEqual(await h.rows('SELECT count(*) FROM src'), [[0]]);
-    await h.run("INSERT INTO src (id, title, n) VALUES (7, 'c', 7)");
-    assert.match(await h.error('ATTACH TABLE src TO TABLE dst'), /empty/);
+    // a non-empty target with the same schema: the attached rows are added, same ids replaced
+    await h.run("INSERT INTO src (id, title, n) VALUES (2, 'b2', 20), (7, 'c', 7)");
+    await h.run('ATTACH TABLE src TO TABLE dst');
+    assert.deepEqual(await h.rows('SELECT id, n FROM dst'), [
+      ['1', 1],
+      ['2', 20],
+      ['7', 7],
+    ]);
+    await h.run("INSERT INTO src (id, title, n) VALUES (9, 'z', 9)");
     await h.run('ATTACH TABLE src TO TABLE dst WITH TRUNCATE');
-    assert.deepEqual(await h.rows('SELECT id FROM dst'), [['7']]);
+    assert.deepEqual(await h.rows('SELECT id FROM dst'), [['9']]);
     await h.run("INSERT INTO other (id, body) VALUES (1, 'x')");
-    assert.match(await h.error('ATTACH TABLE other TO TABLE src'), /differ/);
+    assert.match(await h.error('ATTACH TABLE other TO TABLE dst'), /differ/);
+  });
+
+  test('ATTACH of a plain table: the plain table becomes unavailable', async () => {
+    const dir = tmpDir();
+    const engine = new Engine({});
+    const plainPrefix = path.join(dir, 'p');
+    fs.writeFileSync(
+      `${plainPrefix}.sph`,
+      JSON.stringify({ format: 'manticore-sim-plain', version: 1, name: 'p', kind: 'plain', columns: [{ name: 'title', type: 'text', options: ['indexed', 'stored'] }], settings: {} }),
+    );
+    fs.writeFileSync(`${plainPrefix}.spd`, JSON.stringify({ id: '5', title: 'five' }) + '\n');
+    const { LocalTable } = await import('../../../../src/sim/engine/local-table.js');
+    engine.addConfigTable('p', LocalTable.load(plainPrefix, 'p'));
+    const rt = new LocalTable('r', 'rt', { columns: [], settings: {} }, path.join(dir, 'r'));
+    rt.persistAll();
+    engine.addConfigTable('r', rt);
+    const h = new Harness(new Executor({ engine }));
+    await h.run('ATTACH TABLE p TO TABLE r');
+    assert.deepEqual(await h.rows('SELECT id, title FROM r'), [['5', 'five']]);
+    assert.deepEqual(await h.rows('SHOW TABLES'), [['r', 'rt']]);
+    assert.equal(fs.existsSync(`${plainPrefix}.sph`), false);
+    assert.deepEqual(LocalTable.load(path.join(dir, 'r')).sortedDocs(), [{ id: '5', title: 'five' }]);
   });
 });
 

@@ -86,6 +86,25 @@ describe('searchd-sim process', () => {
     await assert.rejects(plain.sql('CREATE TABLE x (title text)'), /CREATE TABLE requires data_dir/);
     await plain.sql('ATTACH TABLE goods TO TABLE goods_rt');
     assert.deepEqual((await plain.sql("SELECT id, price FROM goods_rt WHERE MATCH('shoe')")).rows, [{ id: '10', price: '5' }]);
+    // the attached plain table is unavailable until it is rebuilt
+    assert.deepEqual((await plain.sql('SHOW TABLES')).rows, [{ Table: 'goods_rt', Type: 'rt' }]);
+    // a rebuild with --rotate (.new. files + SIGHUP) serves it again
+    fs.writeFileSync(
+      path.join(dataDir, 'goods.new.sph'),
+      JSON.stringify({ format: 'manticore-sim-plain', version: 1, name: 'goods', kind: 'plain', columns, settings: {} }) + '\n',
+    );
+    fs.writeFileSync(path.join(dataDir, 'goods.new.spd'), JSON.stringify({ id: '12', title: 'green sock', price: 1 }) + '\n');
+    process.kill(plain.pid as number, 'SIGHUP');
+    let tables: unknown[] = [];
+    for (let i = 0; i < 50 && tables.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      tables = (await plain.sql('SHOW TABLES')).rows;
+    }
+    assert.deepEqual(tables, [
+      { Table: 'goods', Type: 'local' },
+      { Table: 'goods_rt', Type: 'rt' },
+    ]);
+    assert.deepEqual((await plain.sql('SELECT id FROM goods')).rows, [{ id: '12' }]);
     await plain.stopWait();
 
     const rt = node('importer');
@@ -95,7 +114,10 @@ describe('searchd-sim process', () => {
       { id: '10', title: 'red shoe', price: '5' },
       { id: '11', title: 'blue hat', price: '7' },
     ]);
-    await assert.rejects(rt.sql(`IMPORT TABLE other FROM '${path.join(dataDir, 'goods')}'`), /missing .*goods\.meta table file/);
+    // a plain table's files (here: a second copy indexer-style) are refused
+    fs.writeFileSync(path.join(dataDir, 'extra.sph'), fs.readFileSync(path.join(dataDir, 'goods_rt.meta')));
+    fs.writeFileSync(path.join(dataDir, 'extra.spd'), '');
+    await assert.rejects(rt.sql(`IMPORT TABLE other FROM '${path.join(dataDir, 'extra')}'`), /missing .*extra\.meta table file/);
     // the imported table is the node's own: it is in manticore.json and survives a restart
     await rt.kill('SIGKILL');
     await rt.start();
