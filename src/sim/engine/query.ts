@@ -26,35 +26,54 @@ export function tokenize(text: string): string[] {
 }
 
 interface MatchQuery {
-  /** every group must match; a group matches when any of its terms does */
+  /** every group must match; a group matches when any of its keys does */
   must: string[][];
   not: string[];
 }
 
+/** Key of a word limited to one field (`@title word`). */
+const fieldKey = (field: string, word: string) => `${field}\u0001${word}`;
+
+/**
+ * Parses the MATCH() subset: words (all must match), `a | b` (either), `-word` / `!word` (must
+ * not match), `@field` / `@(f1,f2)` limiting the following words to fields, `@*` resetting it.
+ */
 export function parseMatch(query: string): MatchQuery {
   const must: string[][] = [];
   const not: string[] = [];
   // split on whitespace but keep `|` as its own token
-  const raw = query.replace(/\|/g, ' | ').split(/\s+/).filter(Boolean);
+  const raw = query.replace(/\|/g, ' | ').replace(/(@\([^)]*\))/g, ' $1 ').split(/\s+/).filter(Boolean);
   let pendingOr = false;
-  for (const tok of raw) {
+  let fields: string[] | undefined;
+  const keys = (w: string) => (fields ? fields.map((f) => fieldKey(f, w)) : [w]);
+  for (let tok of raw) {
     if (tok === '|') {
       pendingOr = true;
       continue;
+    }
+    if (tok.startsWith('@')) {
+      const scope = /^@(\*|\(([^)]*)\)|(\w+))(.*)$/.exec(tok);
+      if (scope) {
+        if (scope[1] === '*') fields = undefined;
+        else if (scope[2] !== undefined) fields = scope[2].split(',').map((f) => f.trim().toLowerCase()).filter(Boolean);
+        else if (scope[3] !== undefined) fields = [scope[3].toLowerCase()];
+        tok = scope[4] ?? '';
+        if (!tok) continue;
+      }
     }
     const negative = tok.startsWith('-') || tok.startsWith('!');
     const words = tokenize(negative ? tok.slice(1) : tok);
     if (words.length === 0) continue;
     if (negative) {
-      not.push(...words);
+      for (const w of words) not.push(...keys(w));
       pendingOr = false;
       continue;
     }
     const last = must[must.length - 1];
     if (pendingOr && last && words.length === 1) {
-      last.push(words[0] as string);
+      last.push(...keys(words[0] as string));
     } else {
-      for (const w of words) must.push([w]);
+      for (const w of words) must.push(keys(w));
     }
     pendingOr = false;
   }
@@ -66,7 +85,8 @@ function docTerms(doc: JsonDoc, columns: ColumnDef[]): string[] {
   for (const c of columns) {
     if (valueKind(c.type) !== 'text') continue;
     const v = doc[c.name];
-    if (typeof v === 'string') out.push(...tokenize(v));
+    if (typeof v !== 'string') continue;
+    for (const w of tokenize(v)) out.push(w, fieldKey(c.name, w));
   }
   return out;
 }

@@ -122,6 +122,9 @@ describe('executor: writes and SELECT', () => {
     assert.deepEqual(await h.rows("SELECT id FROM t WHERE MATCH('fruit apple')"), [['1']]);
     assert.deepEqual(await h.rows("SELECT id FROM t WHERE MATCH('banana | green')"), [['2'], ['3']]);
     assert.deepEqual(await h.rows("SELECT id FROM t WHERE MATCH('fruit -banana')"), [['1']]);
+    assert.deepEqual(await h.rows("SELECT id FROM t WHERE MATCH('@body fruit')"), [['1'], ['3']]);
+    assert.deepEqual(await h.rows("SELECT id FROM t WHERE MATCH('@title fruit')"), []);
+    assert.deepEqual(await h.rows("SELECT id FROM t WHERE MATCH('@(title,body) sour')"), [['2']]);
     assert.deepEqual(await h.rows('SELECT id, qty FROM t WHERE qty > 5 ORDER BY qty DESC'), [
       ['3', 7],
       ['1', 10],
