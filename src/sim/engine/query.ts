@@ -83,7 +83,9 @@ export function parseMatch(query: string): MatchQuery {
 function docTerms(doc: JsonDoc, columns: ColumnDef[]): string[] {
   const out: string[] = [];
   for (const c of columns) {
-    if (valueKind(c.type) !== 'text') continue;
+    // full-text fields, and string attributes that are also indexed (sql_field_string)
+    const kind = valueKind(c.type);
+    if (kind !== 'text' && !(kind === 'string' && c.options.includes('indexed'))) continue;
     const v = doc[c.name];
     if (typeof v !== 'string') continue;
     for (const w of tokenize(v)) out.push(w, fieldKey(c.name, w));
