@@ -249,7 +249,16 @@ export class SimNode {
     await this.http?.close();
     if (this.cluster) {
       try {
-        await this.cluster.stop();
+        // a peer that never answers must not keep the process alive forever
+        let timer: NodeJS.Timeout | undefined;
+        const cap = new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            this.logger.warn('replication: leaving the cluster timed out');
+            resolve();
+          }, 10_000);
+        });
+        await Promise.race([this.cluster.stop(), cap]);
+        clearTimeout(timer);
       } catch (err) {
         this.logger.warn(`replication: stop failed: ${err instanceof Error ? err.message : String(err)}`);
       }
