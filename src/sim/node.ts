@@ -22,6 +22,15 @@ import { HttpServer } from './net/http-server.js';
 import { ClusterManager } from './cluster/cluster-manager.js';
 import type { ClusterTiming } from './cluster/cluster-manager.js';
 
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+
+/** Manticore's log timestamp: `Wed Nov 25 12:34:56.789 2026`. */
+export function manticoreTimestamp(d = new Date()): string {
+  const p2 = (n: number) => String(n).padStart(2, '0');
+  return `${DAYS[d.getDay()]} ${MONTHS[d.getMonth()]} ${p2(d.getDate())} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, '0')} ${d.getFullYear()}`;
+}
+
 export interface ListenAddr {
   host: string;
   port: number;
@@ -50,6 +59,8 @@ export interface SimNodeOptions {
   newClusterForce?: boolean;
   logger?: Logger;
   clusterTiming?: Partial<ClusterTiming>;
+  /** query_log file: SELECTs are logged in the sphinxql format */
+  queryLog?: string;
   /** ha_ping_interval: how often distributed tables ping their mirrors (0 disables) */
   haPingIntervalMs?: number;
 }
@@ -180,7 +191,19 @@ export class SimNode {
   async runSql(sql: string, session: Session): Promise<SqlResult> {
     if (this.stopped) throw new SqlError('server is shutting down');
     const stmt = parseSql(sql);
-    return this.executor.execute(stmt, session);
+    if (stmt.kind !== 'select' || !this.opts.queryLog) return this.executor.execute(stmt, session);
+    const started = Date.now();
+    const result = await this.executor.execute(stmt, session);
+    // query_log in the sphinxql format: `/* <time> conn <id> real <s> wall <s> found <n> */ <query>;`
+    const secs = ((Date.now() - started) / 1000).toFixed(3);
+    const found = session.meta.find(([k]) => k === 'total_found')?.[1] ?? '0';
+    const text = sql.trim().replace(/;+\s*$/, '').replace(/\s*\n\s*/g, ' ');
+    try {
+      fs.appendFileSync(this.opts.queryLog, `/* ${manticoreTimestamp()} conn ${session.id} real ${secs} wall ${secs} found ${found} */ ${text};\n`);
+    } catch {
+      // the query log is best effort
+    }
+    return result;
   }
 
   private loadConfigTables(): void {

@@ -14,7 +14,9 @@ import { parseConfig, getValue, getValues } from './config/config-file.js';
 import type { ManticoreConfig } from './config/config-file.js';
 import { readSearchd, findListener, connectHost } from './config/searchd-config.js';
 import type { SearchdConfig } from './config/searchd-config.js';
-import { SimNode } from './node.js';
+import { SimNode, manticoreTimestamp } from './node.js';
+
+export { manticoreTimestamp };
 import type { ConfigTable, SimNodeOptions } from './node.js';
 import { DAEMON_VERSION } from './engine/executor.js';
 
@@ -47,15 +49,6 @@ export function parseArgs(argv: string[]): SearchdArgs {
     else throw new Error(`unknown option '${arg}'`);
   }
   return a;
-}
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-
-/** Manticore's log timestamp: `Wed Nov 25 12:34:56.789 2026`. */
-export function manticoreTimestamp(d = new Date()): string {
-  const p2 = (n: number) => String(n).padStart(2, '0');
-  return `${DAYS[d.getDay()]} ${MONTHS[d.getMonth()]} ${p2(d.getDate())} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, '0')} ${d.getFullYear()}`;
 }
 
 /** A logger writing `[timestamp] [pid] message` lines synchronously (they survive SIGKILL). */
@@ -153,6 +146,7 @@ export function nodeOptions(config: ManticoreConfig, sd: SearchdConfig, args: Se
   if (http) opts.http = http;
   if (api) opts.api = api;
   if (repl) opts.replication = repl;
+  if (sd.queryLog) opts.queryLog = path.resolve(path.dirname(path.resolve(config.file)), sd.queryLog);
   if (sd.nodeAddress) opts.nodeAddress = sd.nodeAddress;
   else if (api) opts.nodeAddress = connectHost({ host: api.host } as Parameters<typeof connectHost>[0]);
   if (sd.dataDir) opts.dataDir = path.resolve(path.dirname(path.resolve(config.file)), sd.dataDir);

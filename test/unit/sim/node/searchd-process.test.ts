@@ -42,6 +42,7 @@ describe('searchd-sim process', () => {
       { id: '3', title: 'three', n: '3' },
     ]);
     assert.deepEqual((await n.sql('SHOW TABLES')).rows, [{ Table: 't', Type: 'rt' }]);
+    assert.match(fs.readFileSync(n.layout.queryLog, 'utf8'), /^\/\* \w{3} \w{3} .* conn \d+ real \d+\.\d{3} wall \d+\.\d{3} found 2 \*\/ SELECT id, title, n FROM t;$/m);
     const status = await runBinary(n.binaries.searchd, ['--config', n.layout.config, '--status'], { timeoutMs: 10_000 });
     assert.equal(status.code, 0);
     await n.stopWait();
