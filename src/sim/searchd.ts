@@ -230,6 +230,14 @@ export async function runSearchd(argv: string[], io: Io): Promise<number> {
     io.err(`FATAL: failed to lock pid file '${pidFile}': Resource temporarily unavailable (searchd already running?)\n`);
     return 1;
   }
+  // a crash is a crash, but say why in searchd.log first
+  const crash = (kind: string) => (err: unknown) => {
+    logger.error(`${kind}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`, { fatal: true });
+    io.err(`FATAL: ${kind}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', crash('uncaught exception'));
+  process.on('unhandledRejection', crash('unhandled rejection'));
   logger.info(`Manticore ${DAEMON_VERSION}`);
   logger.info(`using config file '${args.config}'`);
   const node = new SimNode(nodeOptions(config, sd, args, logger));
