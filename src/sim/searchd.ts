@@ -232,7 +232,13 @@ export async function runSearchd(argv: string[], io: Io): Promise<number> {
   }
   // a crash is a crash, but say why in searchd.log first
   const crash = (kind: string) => (err: unknown) => {
-    logger.error(`${kind}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`, { fatal: true });
+    // written directly: the process exits before winston's stream would flush
+    const line = `[${manticoreTimestamp()}] [${process.pid}] FATAL: ${kind}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`;
+    try {
+      if (logFile) fs.appendFileSync(logFile, line);
+    } catch {
+      // nothing more to do
+    }
     io.err(`FATAL: ${kind}: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   };
