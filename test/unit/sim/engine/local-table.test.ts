@@ -45,6 +45,18 @@ describe('LocalTable files', () => {
     assert.equal(fs.readFileSync(`${p}.ram`, 'utf8').trim().split('\n').length, 2);
   });
 
+  test('the wal is compacted into .ram when it grows large', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sim-lt-'));
+    const p = prefixIn(dir, 't');
+    const t = new LocalTable('t', 'rt', { columns: COLS, settings: {} }, p);
+    t.persistAll();
+    for (let i = 1; i <= 2100; i++) t.apply({ action: 'insert', table: 't', docs: [{ id: String(i), title: `d${i}` }] });
+    const walLines = fs.readFileSync(`${p}.wal`, 'utf8').split('\n').filter(Boolean).length;
+    assert.ok(walLines < 2000, `wal has ${walLines} records after compaction`);
+    assert.equal(LocalTable.load(p).docs.size, 2100);
+    assert.ok(!fs.readdirSync(path.dirname(p)).some((f) => f.includes('.tmp')), 'no temp files left');
+  });
+
   test('writes while frozen go to the frozen wal and survive a crash', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sim-lt-'));
     const p = prefixIn(dir, 't');
