@@ -99,8 +99,16 @@ describe('SimNode http and mysql listeners', () => {
       });
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(answered, false, 'a paused node does not answer');
+      let httpAnswered = false;
+      const httpPending = post(httpPort, '/sql?mode=raw', 'query=' + encodeURIComponent('SELECT count(*) FROM h')).then((r) => {
+        httpAnswered = true;
+        return r;
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(httpAnswered, false, 'http is held too');
       assert.equal((await post(httpPort, '/sim/resume', '', 'application/json')).status, 200);
       assert.deepEqual(await pending, [{ c: 2 }]);
+      assert.match((await httpPending).text, /"data":\[\{"count\(\*\)":2\}\]/);
 
       await post(httpPort, '/sim/partition', JSON.stringify({ peers: ['127.0.0.1:1', '127.0.0.1:2'] }), 'application/json');
       await post(httpPort, '/sim/sst-delay', JSON.stringify({ ms: 250 }), 'application/json');
