@@ -287,7 +287,7 @@ export class Executor {
     const name = Engine.normalizeName(stmt.name);
     if (this.engine.has(name)) {
       if (stmt.ifNotExists) return ok();
-      throw new SqlError(`table '${name}': CREATE TABLE failed: table '${name}' already exists`);
+      throw new SqlError(`table '${name}' already exists`);
     }
     const type = (lastOption(stmt.options, 'type') ?? 'rt').toLowerCase();
     if (type === 'distributed') {
