@@ -292,7 +292,7 @@ export class Executor {
     const type = (lastOption(stmt.options, 'type') ?? 'rt').toLowerCase();
     if (type === 'distributed') {
       const locals = optionValues(stmt.options, 'local').flatMap((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
-      const agents = optionValues(stmt.options, 'agent');
+      const agents = [...optionValues(stmt.options, 'agent'), ...optionValues(stmt.options, 'agent_persistent')];
       for (const a of agents) {
         if (parseAgent(a).length === 0) throw new SqlError(`table '${name}': invalid agent line '${a}'`);
       }
@@ -338,7 +338,7 @@ export class Executor {
     if (dist) {
       if (!this.opts.buddy) throw new SqlError(`table '${name}' is not found, or not real-time`);
       const locals = optionValues(stmt.options, 'local').flatMap((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
-      const agents = optionValues(stmt.options, 'agent');
+      const agents = [...optionValues(stmt.options, 'agent'), ...optionValues(stmt.options, 'agent_persistent')];
       const next: DistDefinition = {
         locals: locals.length || agents.length ? locals : dist.locals,
         agents: locals.length || agents.length ? agents : dist.agents,
