@@ -1,0 +1,36 @@
+/**
+ * One interface over where the Manticore nodes run (DESIGN.md sections 2-3). Only src/platform/*
+ * knows Control Plane, Kubernetes or local processes; the controller sees NodeRefs.
+ */
+
+export interface NodeRef {
+  /** stable name: "node0" locally, "<workload>-<i>" on Control Plane, the pod name on Kubernetes */
+  name: string;
+  /** 0-based position; ties in decisions are broken by it */
+  ordinal: number;
+  /** searchd's MySQL listener */
+  mysql: { host: string; port: number };
+  /** binary API address `host:port`: what `agent=` mirrors, `JOIN CLUSTER ... AT` and nodes_set use */
+  apiAddress: string;
+  /** searchd's HTTP listener `host:port` (metrics, /sql), when known */
+  httpAddress?: string;
+  /** base URL of this node's agent, e.g. http://127.0.0.1:19500 */
+  agentUrl: string;
+}
+
+export type PlatformKind = 'static' | 'local' | 'controlplane' | 'kubernetes';
+
+export interface Platform {
+  readonly kind: PlatformKind;
+  /**
+   * The nodes that should exist now (the desired replicas), whether or not they answer:
+   * a node that is down is still listed, so the controller sees it as down rather than gone.
+   */
+  listNodes(): Promise<NodeRef[]>;
+  /** Registers a listener called when the node set may have changed; returns the unsubscribe function. */
+  onChange(listener: () => void): () => void;
+  /** Starts whatever the platform runs itself (the local platform spawns nodes and agents). */
+  start(): Promise<void>;
+  /** Stops it cleanly (searchd --stopwait semantics for local nodes). */
+  stop(): Promise<void>;
+}

@@ -1,0 +1,127 @@
+/**
+ * The status model the controller writes and the API, UI and CLI read (DESIGN.md section 3).
+ * Kubernetes-style conditions; operations with their steps for the history.
+ */
+import type { Slot } from '../domain/names.js';
+import type { LoadedSpec, SpecProblem } from '../domain/spec.js';
+
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+/** Condition types the controller sets. */
+export type ConditionType =
+  | 'ClusterFormed'
+  | 'Ready'
+  | 'Degraded'
+  | 'SplitBrain'
+  | 'MixedSlots'
+  | 'SpecInvalid'
+  | 'RecoveryPending'
+  | 'TablesConverged';
+
+export interface Condition {
+  type: ConditionType;
+  status: ConditionStatus;
+  /** CamelCase machine reason, e.g. "AllNodesSynced", "WaitingForNodes" */
+  reason: string;
+  /** a sentence for people */
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+export interface NodeStatusView {
+  name: string;
+  ordinal: number;
+  apiAddress: string;
+  /** searchd answered the last observation */
+  reachable: boolean;
+  error?: string;
+  clusterStatus?: string;
+  nodeState?: string;
+  clusterUuid?: string;
+  /** live state_seqno / last_committed */
+  seqno?: number;
+  /** last last_committed the controller recorded while the cluster was up (survives crashes) */
+  recordedSeqno?: number;
+  grastate?: { uuid?: string; seqno?: number; safeToBootstrap?: boolean };
+  tables: string[];
+  gate?: { mode: string; reason: string; holdingSince?: string };
+  observedAt: string;
+}
+
+export interface ClusterStatusView {
+  name: string;
+  /** a sentence-like phase: "Ready", "Forming", "Recovering from a full stop", "Degraded" ... */
+  phase: string;
+  uuid?: string;
+  size: number;
+  nodes: NodeStatusView[];
+  conditions: Condition[];
+}
+
+export interface TableNodeView {
+  node: string;
+  reachable: boolean;
+  main?: { table: string; present: boolean; inCluster: boolean; rows?: number };
+  delta?: { table: string; present: boolean; inCluster: boolean; rows?: number };
+  distributed?: { present: boolean; locals: string[]; agents: string[]; haStrategy?: string; agentRetryCount?: number };
+}
+
+export interface TableStatusView {
+  name: string;
+  spec: LoadedSpec['spec'];
+  origin: LoadedSpec['origin'];
+  generation: number;
+  activeSlot?: Slot;
+  nodes: TableNodeView[];
+  conditions: Condition[];
+}
+
+export type OperationState = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface OperationStep {
+  name: string;
+  state: OperationState;
+  startedAt?: string;
+  finishedAt?: string;
+  message?: string;
+}
+
+export interface OperationRecord {
+  id: string;
+  /** "cluster-formation", "full-stop-recovery", "forced-bootstrap", "import", ... */
+  kind: string;
+  /** reconcile key it belongs to, e.g. cluster/main */
+  key: string;
+  requestedBy: string;
+  requestedAt: string;
+  state: OperationState;
+  steps: OperationStep[];
+  outcome?: string;
+  figures?: Record<string, number>;
+  error?: string;
+  finishedAt?: string;
+}
+
+export type StatusEvent =
+  | { type: 'condition'; at: string; scope: string; condition: Condition }
+  | { type: 'operation'; at: string; operation: OperationRecord }
+  | { type: 'node'; at: string; node: NodeStatusView };
+
+/** What the API, UI and CLI read. */
+export interface StatusReader {
+  cluster(): ClusterStatusView;
+  tables(): TableStatusView[];
+  table(name: string): TableStatusView | undefined;
+  specProblems(): SpecProblem[];
+  operations(): OperationRecord[];
+  operation(id: string): OperationRecord | undefined;
+  /** live changes for server-sent events; returns the unsubscribe function */
+  subscribe(listener: (event: StatusEvent) => void): () => void;
+}
+
+/** Requests the API writes for the reconciler to carry out (it never changes nodes itself). */
+export interface RequestSink {
+  /** an audited forced bootstrap of `node` (its data wins); returns the operation that will carry it out */
+  requestBootstrap(input: { node: string; force: boolean; requestedBy: string }): Promise<OperationRecord>;
+}
