@@ -12,7 +12,7 @@ import { Engine } from './engine.js';
 import type { DistDefinition } from './engine.js';
 import { LocalTable, compareIds } from './local-table.js';
 import { coerceValue, createType, defaultValue, describeType, isTextField, normalizeColumn, parseId, valueKind } from './schema.js';
-import { Evaluator, filterDocs, runSelect } from './query.js';
+import { Evaluator, filterDocs, findMatch, keywordStats, runSelect } from './query.js';
 import type { SelectStatement } from './query.js';
 import { AgentPool, parseAgent } from './distributed.js';
 import type { Mirror, SearchReply, SearchRequest } from './distributed.js';
@@ -737,7 +737,13 @@ export class Executor {
       ['total_relation', 'eq'],
       ['time', ((Date.now() - started) / 1000).toFixed(3)],
     ];
-    return warnings.length ? { ...out.result } : out.result;
+    const matchQuery = findMatch(stmt.where);
+    if (matchQuery !== undefined) {
+      keywordStats(matchQuery, unique.values(), columns).forEach(([w, d, h], i) => {
+        session.meta.push([`keyword[${i}]`, w], [`docs[${i}]`, String(d)], [`hits[${i}]`, String(h)]);
+      });
+    }
+    return out.result;
   }
 
   private selectConstants(stmt: SelectStatement): SqlResult {

@@ -93,6 +93,27 @@ function docTerms(doc: JsonDoc, columns: ColumnDef[]): string[] {
   return out;
 }
 
+/** SHOW META keyword statistics of a MATCH query: [keyword, docs, hits] over `docs`. */
+export function keywordStats(query: string, docs: Iterable<JsonDoc>, columns: ColumnDef[]): [string, number, number][] {
+  const words: string[] = [];
+  for (const group of parseMatch(query).must) for (const k of group) {
+    const w = k.includes('\u0001') ? (k.split('\u0001')[1] ?? k) : k;
+    if (!words.includes(w)) words.push(w);
+  }
+  const stats = words.map((w) => [w, 0, 0] as [string, number, number]);
+  for (const d of docs) {
+    const terms = docTerms(d, columns).filter((t) => !t.includes('\u0001'));
+    for (const st of stats) {
+      const hits = terms.filter((t) => t === st[0]).length;
+      if (hits > 0) {
+        st[1]++;
+        st[2] += hits;
+      }
+    }
+  }
+  return stats;
+}
+
 /** Returns the weight of a match (> 0) or 0 when the document does not match. */
 export function matchWeight(q: MatchQuery, doc: JsonDoc, columns: ColumnDef[]): number {
   const terms = docTerms(doc, columns);
@@ -109,7 +130,7 @@ export function matchWeight(q: MatchQuery, doc: JsonDoc, columns: ColumnDef[]): 
   return q.must.length * 1000 + Math.min(hits, 500) + 500;
 }
 
-function findMatch(expr: Expr | undefined): string | undefined {
+export function findMatch(expr: Expr | undefined): string | undefined {
   if (!expr) return undefined;
   switch (expr.type) {
     case 'match':

@@ -120,6 +120,17 @@ describe('executor: writes and SELECT', () => {
     assert.equal(await h.error("INSERT INTO t (id, title) VALUES (2, 'dup')"), "duplicate id '2'");
     assert.deepEqual(await h.rows("SELECT id FROM t WHERE MATCH('apple')"), [['1'], ['2']]);
     assert.deepEqual(await h.rows("SELECT id FROM t WHERE MATCH('fruit apple')"), [['1']]);
+    assert.deepEqual(
+      (await h.rows('SHOW META')).filter((r) => /^(keyword|docs|hits)\[/.test(String(r[0]))),
+      [
+        ['keyword[0]', 'fruit'],
+        ['docs[0]', '2'],
+        ['hits[0]', '2'],
+        ['keyword[1]', 'apple'],
+        ['docs[1]', '2'],
+        ['hits[1]', '2'],
+      ],
+    );
     assert.deepEqual(await h.rows("SELECT id FROM t WHERE MATCH('banana | green')"), [['2'], ['3']]);
     assert.deepEqual(await h.rows("SELECT id FROM t WHERE MATCH('fruit -banana')"), [['1']]);
     assert.deepEqual(await h.rows("SELECT id FROM t WHERE MATCH('@body fruit')"), [['1'], ['3']]);
