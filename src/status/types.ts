@@ -125,3 +125,20 @@ export interface RequestSink {
   /** an audited forced bootstrap of `node` (its data wins); returns the operation that will carry it out */
   requestBootstrap(input: { node: string; force: boolean; requestedBy: string }): Promise<OperationRecord>;
 }
+
+/** A condition as a reconcile pass computes it; the store stamps lastTransitionTime when the status changes. */
+export type ConditionInput = Omit<Condition, 'lastTransitionTime'>;
+
+/** Named mutations of the status (the only way status changes); implemented by the status store. */
+export interface StatusWriter {
+  setCluster(view: Omit<ClusterStatusView, 'conditions'>): void;
+  /** replaces every condition of a scope ("cluster" or "table/<name>"), keeping transition times of unchanged statuses */
+  setConditions(scope: string, conditions: ConditionInput[]): void;
+  setTable(view: Omit<TableStatusView, 'conditions'>): void;
+  removeTable(name: string): void;
+  setSpecProblems(problems: SpecProblem[]): void;
+  upsertOperation(operation: OperationRecord): void;
+  /** remembers a node's last_committed while its cluster is up: the fallback position after a full crash */
+  recordSeqno(node: string, uuid: string, seqno: number): void;
+  recordedSeqnos(): Record<string, { uuid: string; seqno: number; at: string }>;
+}
