@@ -242,7 +242,9 @@ export async function runBackup(args: BackupArgs, io: BackupIo, signal?: AbortSi
         throw new BackupFailure(`Failed to find the files of table ${t.name}: ${src}`);
       }
       log.info(`  ${t.name} (${t.type}) [${formatSize(dirSize(src))}]...`);
-      await copyTree(src, path.join(dest, 'data', t.name), copyOpts);
+      // writes made while the table is frozen (`*.wal.frozen`) are not part of the frozen state: a real
+      // backup copies only the files FREEZE listed, so rows written meanwhile are not in it
+      await copyTree(src, path.join(dest, 'data', t.name), { ...copyOpts, exclude: (rel) => rel.endsWith('.wal.frozen') });
       await unfreeze(t.name);
       log.info('   OK');
     }

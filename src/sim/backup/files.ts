@@ -65,6 +65,8 @@ export interface CopyOptions {
   decompress?: boolean;
   /** checked before every file; throw to stop */
   checkpoint?: () => void;
+  /** copyTree skips the files (relative paths) this returns true for */
+  exclude?: (rel: string) => boolean;
 }
 
 /** Copies one file (creating the parent directory), compressing or decompressing on request. */
@@ -88,6 +90,7 @@ export async function copyTree(from: string, to: string, opts: CopyOptions = {})
   const written: string[] = [];
   await fs.promises.mkdir(to, { recursive: true });
   for (const rel of listFiles(from)) {
+    if (opts.exclude?.(rel)) continue;
     opts.checkpoint?.();
     written.push(await copyFile(path.join(from, rel), path.join(to, rel), opts));
   }

@@ -87,6 +87,15 @@ describe('backup files', () => {
     assert.equal(fs.readFileSync(path.join(back, 'a.meta'), 'utf8'), 'meta');
     assert.deepEqual(fs.readFileSync(path.join(back, 'sub', 'b.ram')), Buffer.alloc(100_000, 7));
   });
+
+  test('copyTree leaves out excluded files (writes made under FREEZE are not part of a backup)', async () => {
+    const src = path.join(root, 'frozen-src');
+    fs.mkdirSync(src, { recursive: true });
+    for (const f of ['t.meta', 't.ram', 't.wal', 't.wal.frozen']) fs.writeFileSync(path.join(src, f), f);
+    const dest = path.join(root, 'frozen-dest');
+    await copyTree(src, dest, { exclude: (rel) => rel.endsWith('.wal.frozen') });
+    assert.deepEqual(listFiles(dest), ['t.meta', 't.ram', 't.wal']);
+  });
 });
 
 /** A stand-in searchd HTTP endpoint recording every /sql statement. */
