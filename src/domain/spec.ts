@@ -80,6 +80,8 @@ export interface SpecProblem {
   /** RFC 6901 pointer into the document, '' for the whole document */
   pointer: string;
   message: string;
+  /** the table the problem concerns, when known (a reconciler sets that table's SpecInvalid condition) */
+  table?: string;
 }
 
 export interface LoadedSpec {
