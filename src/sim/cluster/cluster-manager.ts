@@ -429,18 +429,9 @@ export class ClusterManager implements ClusterService {
   private createCluster(name: string, dirPath: string | undefined, nodes: string | undefined, options: string | undefined): void {
     if (this.clusters.has(name)) throw new SqlError(`cluster '${name}' already exists`);
     const c = this.newState(name, dirPath ?? '', options ?? '', splitNodes(nodes), randomUUID());
-    c.localUuid = c.uuid;
     c.seqno = 0;
     c.assigned = 0;
-    c.phase = 'member';
-    c.admitted = true;
-    c.status = 'primary';
-    c.nodeState = 'synced';
-    c.view = [this.self];
-    c.installer = this.self.api;
-    c.confId = 1;
-    c.epoch = newEpoch();
-    c.lastPrimary = { confId: 1, epoch: c.epoch, incs: [this.self.inc] };
+    this.becomeSolePrimary(c);
     this.clusters.set(name, c);
     this.writeRunningState(c);
     this.startTimer();
@@ -1038,11 +1029,10 @@ export class ClusterManager implements ClusterService {
 
   // ───────────────────────────── restart ─────────────────────────────
 
-  private bootstrapExisting(c: ClusterState, seqno: number): void {
+  /** This node alone becomes the primary component of `c` (CREATE CLUSTER, --new-cluster). */
+  private becomeSolePrimary(c: ClusterState): void {
     c.phase = 'member';
     c.admitted = true;
-    c.seqno = seqno;
-    c.assigned = seqno;
     c.localUuid = c.uuid;
     c.status = 'primary';
     c.nodeState = 'synced';
@@ -1051,6 +1041,12 @@ export class ClusterManager implements ClusterService {
     c.confId = 1;
     c.epoch = newEpoch();
     c.lastPrimary = { confId: 1, epoch: c.epoch, incs: [this.self.inc] };
+  }
+
+  private bootstrapExisting(c: ClusterState, seqno: number): void {
+    c.seqno = seqno;
+    c.assigned = seqno;
+    this.becomeSolePrimary(c);
     this.savePosition(c);
     this.writeRunningState(c);
     this.log.info('cluster bootstrapped as a new primary component', { cluster: c.name, uuid: c.uuid, seqno });

@@ -10,7 +10,7 @@ import type { ColumnDef, Expr, Literal, Statement, TableOption } from '../sql/as
 import type { PeerTransport } from '../net/peer.js';
 import { Engine } from './engine.js';
 import type { DistDefinition } from './engine.js';
-import { LocalTable, compareIds } from './local-table.js';
+import { LocalTable, compareIds, readJsonLines } from './local-table.js';
 import { coerceValue, createType, defaultValue, describeType, isTextField, normalizeColumn, parseId, valueKind } from './schema.js';
 import { Evaluator, filterDocs, findMatch, keywordStats, runSelect } from './query.js';
 import type { SelectStatement } from './query.js';
@@ -881,19 +881,7 @@ export class Executor {
 /** Documents in a table's .ram + .wal (not its .wal.frozen). */
 function readSnapshotOnly(prefix: string): JsonDoc[] {
   const tmp = new LocalTable('tmp', 'rt', { columns: [], settings: {} }, undefined);
-  const read = (file: string): unknown[] => {
-    if (!fs.existsSync(file)) return [];
-    const out: unknown[] = [];
-    for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-      if (!line.trim()) continue;
-      try {
-        out.push(JSON.parse(line));
-      } catch {
-        break;
-      }
-    }
-    return out;
-  };
+  const read = readJsonLines;
   for (const d of read(`${prefix}.ram`)) {
     const doc = d as JsonDoc;
     if (doc && typeof doc.id === 'string') tmp.docs.set(doc.id, doc);

@@ -33,7 +33,8 @@ export function writeFileAtomic(file: string, data: string): void {
   fs.renameSync(tmp, file);
 }
 
-function readJsonLines(file: string): unknown[] {
+/** JSON lines of a file; a torn last line (after a crash) ends the read, keeping every line before it. */
+export function readJsonLines(file: string): unknown[] {
   if (!fs.existsSync(file)) return [];
   const out: unknown[] = [];
   for (const line of fs.readFileSync(file, 'utf8').split('\n')) {

@@ -293,7 +293,9 @@ export async function buildTable(config: ManticoreConfig, name: string, opts: Bu
     if (error !== undefined) break;
   }
   if (error !== undefined) {
-    writer.destroy();
+    // finish pending writes before removing the file: destroying a stream with a write in flight
+    // makes it emit ERR_STREAM_DESTROYED later, after this function has returned
+    await writer.close().catch(() => writer.destroy());
     fs.rmSync(tmpSpd, { force: true });
     out.problem(`ERROR: table '${name}': ${error}.`);
     return fail;
