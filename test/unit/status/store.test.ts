@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { FakeClock } from '../../../src/lib/clock.js';
+import { conditionFalse, conditionTrue } from '../../../src/status/conditions.js';
+import { FileStatusStore } from '../../../src/status/store.js';
+import type { OperationRecord, StatusEvent } from '../../../src/status/types.js';
+
+function tempDir(t: { after: (fn: () => void) => void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'status-store-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function op(id: string, state: OperationRecord['state'] = 'pending'): OperationRecord {
+  return { id, kind: 'forced-bootstrap', key: 'cluster/main', requestedBy: 'test', requestedAt: '2026-01-01T00:00:00.000Z', state, steps: [] };
+}
+
+test('lastTransitionTime changes only when a condition status changes', () => {
+  const clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
+  const store = FileStatusStore.open({ clock });
+  store.setConditions('cluster', [conditionFalse('Ready', 'WaitingForNodes', '0 of 3 nodes synced')]);
+  const t0 = store.cluster().conditions[0]?.lastTransitionTime;
+  assert.equal(t0, '2026-01-01T00:00:00.000Z');
+
+  clock.advance(5_000);
+  store.setConditions('cluster', [conditionFalse('Ready', 'WaitingForNodes', '2 of 3 nodes synced')]);
+  const same = store.cluster().conditions[0];
+  assert.equal(same?.lastTransitionTime, t0, 'same status keeps the time');
+  assert.equal(same?.message, '2 of 3 nodes synced', 'the message is updated');
+
+  clock.advance(5_000);
+  store.setConditions('cluster', [conditionTrue('Ready', 'AllNodesSynced', '3 of 3 nodes synced')]);
+  assert.equal(store.cluster().conditions[0]?.lastTransitionTime, '2026-01-01T00:00:10.000Z');
+});
+
+test('events: changed conditions, operations and changed nodes only', () => {
+  const store = FileStatusStore.open({ clock: new FakeClock(0) });
+  const events: StatusEvent[] = [];
+  const unsubscribe = store.subscribe((e) => events.push(e));
+  const c = conditionTrue('ClusterFormed', 'Formed', 'one cluster');
+  store.setConditions('cluster', [c]);
+  store.setConditions('cluster', [c]);
+  const node = { name: 'node0', ordinal: 0, apiAddress: '127.0.0.1:9312', reachable: true, tables: [], observedAt: 'x' };
+  store.setCluster({ name: 'main', phase: 'Ready', size: 1, nodes: [node] });
+  store.setCluster({ name: 'main', phase: 'Ready', size: 1, nodes: [{ ...node, observedAt: 'y' }] });
+  store.upsertOperation(op('op1'));
+  unsubscribe();
+  store.upsertOperation(op('op2'));
+  assert.deepEqual(
+    events.map((e) => e.type),
+    ['condition', 'node', 'operation'],
+  );
+});
+
+test('state, recorded seqnos and operations survive a restart (reopen from the data dir)', (t) => {
+  const dir = tempDir(t);
+  const clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
+  const a = FileStatusStore.open({ dataDir: dir, clock });
+  a.recordSeqno('node0', 'uuid-1', 7);
+  a.recordSeqno('node1', 'uuid-1', 9);
+  a.upsertOperation(op('op1'));
+  a.upsertOperation(op('op2'));
+  a.upsertOperation({ ...op('op1'), state: 'succeeded' });
+  a.setConditions('table/products', [conditionTrue('TablesConverged', 'Converged', 'ok')]);
+  a.setTable({ name: 'products', spec: { name: 'products' } as never, origin: { kind: 'file', ref: 'p.json' }, generation: 2, nodes: [] });
+  a.setCluster({ name: 'main', phase: 'Ready', size: 1, nodes: [{ name: 'node0', ordinal: 0, apiAddress: 'h:1', reachable: true, tables: [], observedAt: 'x' }] });
+  assert.deepEqual(readdirSync(join(dir, 'status')).sort(), ['operations.json', 'seqnos.json', 'state.json'], 'no temp files left');
+
+  const b = FileStatusStore.open({ dataDir: dir, clock });
+  assert.deepEqual(
+    Object.fromEntries(Object.entries(b.recordedSeqnos()).map(([k, v]) => [k, [v.uuid, v.seqno]])),
+    { node0: ['uuid-1', 7], node1: ['uuid-1', 9] },
+  );
+  assert.deepEqual(
+    b.operations().map((o) => [o.id, o.state]),
+    [
+      ['op2', 'pending'],
+      ['op1', 'succeeded'],
+    ],
+    'newest first; an update keeps its place',
+  );
+  assert.equal(b.table('products')?.generation, 2);
+  assert.equal(b.table('products')?.conditions[0]?.type, 'TablesConverged');
+  assert.equal(b.cluster().nodes[0]?.recordedSeqno, 7, 'node views carry the recorded seqno');
+  b.removeTable('products');
+  assert.equal(FileStatusStore.open({ dataDir: dir }).table('products'), undefined);
+});
+
+test('operation history is bounded, newest first', () => {
+  const store = FileStatusStore.open({ maxOperations: 3 });
+  for (let i = 1; i <= 5; i++) store.upsertOperation(op(`op${i}`));
+  assert.deepEqual(
+    store.operations().map((o) => o.id),
+    ['op5', 'op4', 'op3'],
+  );
+  assert.equal(store.operation('op1'), undefined);
+});
