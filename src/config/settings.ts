@@ -1,0 +1,103 @@
+/**
+ * Every configuration setting of the controller and the agent, in one table: where it is read from
+ * (flag, then env vars in order, the first being the canonical one and the rest accepted names of the
+ * original system), its default and its meaning. The loaders read through this table and the README's
+ * configuration reference is generated or checked against `CONFIG_DOCS`.
+ */
+
+export type SettingScope = 'controller' | 'agent';
+
+export interface SettingDoc {
+  /** key used by the loaders */
+  key: string;
+  scope: SettingScope;
+  /** env vars, canonical first; later names are aliases kept from the original system */
+  env: readonly string[];
+  /** command-line flag (`--port`), when there is one */
+  flag?: string;
+  /** the default as a person reads it */
+  default: string;
+  meaning: string;
+}
+
+function s(scope: SettingScope, key: string, env: readonly string[], def: string, meaning: string, flag?: string): SettingDoc {
+  return flag === undefined ? { key, scope, env, default: def, meaning } : { key, scope, env, flag, default: def, meaning };
+}
+
+export const CONTROLLER_SETTINGS = {
+  listen: s(
+    'controller',
+    'listen',
+    ['ORCHESTRATOR_LISTEN', 'LISTEN_ADDR'],
+    '127.0.0.1:8080',
+    "API listen address `host:port`; `:8080` listens on every interface (the original's form)",
+  ),
+  host: s('controller', 'host', ['ORCHESTRATOR_HOST'], '(host of the listen address)', 'API listen host; overrides the host of the listen address', '--host'),
+  port: s('controller', 'port', ['ORCHESTRATOR_PORT'], '(port of the listen address)', 'API listen port; overrides the port of the listen address', '--port'),
+  token: s(
+    'controller',
+    'token',
+    ['ORCHESTRATOR_TOKEN', 'AUTH_TOKEN'],
+    'generated, stored in `<data dir>/token` (mode 0600) and reused',
+    'admin bearer token of the API; also sent to agents',
+  ),
+  dataDir: s('controller', 'dataDir', ['ORCHESTRATOR_DATA_DIR', 'DATA_DIR'], '`./.orchestrator`', 'where the controller keeps its token, status, operation history and (local platform) the nodes', '--data-dir'),
+  specsDir: s('controller', 'specsDir', ['SPECS_DIR'], '`<data dir>/specs`', 'directory of table spec `.json` files (watched)', '--specs-dir'),
+  tablesConfig: s('controller', 'tablesConfig', ['TABLES_CONFIG'], '(none)', 'table specs as JSON (the original `{"<table>": "<csv path>"}` form is accepted)'),
+  clusterName: s('controller', 'clusterName', ['CLUSTER_NAME'], '`manticore`', 'name of the Manticore replication cluster', '--cluster'),
+  platform: s('controller', 'platform', ['PLATFORM'], '`static` when `NODES` is set, else `local`', 'where the nodes run: `local` (spawned on loopback) or `static` (the `NODES` list)', '--platform'),
+  nodes: s(
+    'controller',
+    'nodes',
+    ['NODES'],
+    '(none)',
+    'static node list: JSON array of `{"name","mysql":"host:port","api":"host:port","http":"host:port","agent":"http://host:port"}` (only `mysql` or `host` required), or a comma list of `[name=]host[:mysqlPort]`',
+  ),
+  localNodes: s('controller', 'localNodes', ['LOCAL_NODES'], '`3`', 'number of nodes the local platform runs (1..32)', '--nodes'),
+  mysqlPort: s('controller', 'mysqlPort', ['MANTICORE_MYSQL_PORT'], '`9306`', 'searchd MySQL port assumed for `NODES` entries that name no port'),
+  apiPort: s('controller', 'apiPort', ['MANTICORE_API_PORT'], '`9312`', 'searchd binary API port assumed for `NODES` entries'),
+  httpPort: s('controller', 'httpPort', ['MANTICORE_HTTP_PORT'], '`9308`', 'searchd HTTP port assumed for `NODES` entries'),
+  agentPort: s('controller', 'agentPort', ['AGENT_PORT'], '`8080`', 'agent port assumed for `NODES` entries (agent URL `http://<host>:<port>`)'),
+  logLevel: s('controller', 'logLevel', ['LOG_LEVEL'], '`info`', 'error, warn, info, debug', '--log-level'),
+  logFormat: s('controller', 'logFormat', ['LOG_FORMAT'], '`json`', '`json` (one object per line) or `pretty`', '--log-format'),
+  resyncInterval: s('controller', 'resyncInterval', ['RESYNC_INTERVAL'], '`30s`', 'how often every key is reconciled without a trigger (`500ms`, `30s`, `5m`; a bare number is seconds)', '--resync'),
+  searchdBin: s('controller', 'searchdBin', ['SEARCHD_BIN'], '`searchd` on PATH, else the simulator', 'searchd binary the local platform runs'),
+  indexerBin: s('controller', 'indexerBin', ['INDEXER_BIN'], '`indexer` on PATH, else the simulator', 'indexer binary (passed to local agents)'),
+  backupBin: s('controller', 'backupBin', ['MANTICORE_BACKUP_BIN'], '`manticore-backup` on PATH, else the simulator', 'manticore-backup binary (passed to local agents)'),
+} as const satisfies Record<string, SettingDoc>;
+
+export const AGENT_SETTINGS = {
+  listen: s('agent', 'listen', ['AGENT_LISTEN', 'LISTEN_ADDR'], '`:8080` (every interface)', 'agent listen address `host:port`', '--listen'),
+  token: s('agent', 'token', ['ORCHESTRATOR_TOKEN', 'AUTH_TOKEN'], '(required)', 'bearer token every request but /v1/health and /v1/ready must carry'),
+  searchdConfig: s('agent', 'searchdConfig', ['SEARCHD_CONFIG'], '`/etc/manticoresearch/manticore.conf`', "searchd's config file (`searchd --config`)", '--config'),
+  mysqlHost: s('agent', 'mysqlHost', ['MYSQL_HOST'], '`127.0.0.1`', "the local searchd's MySQL host"),
+  mysqlPort: s('agent', 'mysqlPort', ['MYSQL_PORT'], '`9306`', "the local searchd's MySQL port"),
+  httpPort: s('agent', 'httpPort', ['MANTICORE_HTTP_PORT'], '`9308`', "the local searchd's HTTP port"),
+  apiPort: s('agent', 'apiPort', ['MANTICORE_API_PORT'], '`9312`', "the local searchd's binary API port"),
+  dataDir: s('agent', 'dataDir', ['AGENT_DATA_DIR'], '`/var/lib/manticore/.agent`', "the agent's own state: jobs, the start gate's decision", '--data-dir'),
+  manticoreDataDir: s('agent', 'manticoreDataDir', ['MANTICORE_DATA_DIR'], "(searchd's `data_dir` from its config)", 'where grastate.dat and manticore.json are read'),
+  clusterName: s('agent', 'clusterName', ['CLUSTER_NAME'], '`manticore`', 'name of the Manticore replication cluster', '--cluster'),
+  nodeName: s('agent', 'nodeName', ['NODE_NAME', 'HOSTNAME'], "the machine's host name", 'name of this node (as the platform lists it)', '--node-name'),
+  logLevel: s('agent', 'logLevel', ['LOG_LEVEL'], '`info`', 'error, warn, info, debug', '--log-level'),
+  logFormat: s('agent', 'logFormat', ['LOG_FORMAT'], '`json`', '`json` or `pretty`', '--log-format'),
+  searchdBin: s('agent', 'searchdBin', ['SEARCHD_BIN'], '`searchd` on PATH, else the simulator', 'searchd binary'),
+  indexerBin: s('agent', 'indexerBin', ['INDEXER_BIN'], '`indexer` on PATH, else the simulator', 'indexer binary'),
+  backupBin: s('agent', 'backupBin', ['MANTICORE_BACKUP_BIN'], '`manticore-backup` on PATH, else the simulator', 'manticore-backup binary'),
+} as const satisfies Record<string, SettingDoc>;
+
+/** The configuration reference: every setting of both processes (for the README). */
+export const CONFIG_DOCS: readonly SettingDoc[] = [...Object.values(CONTROLLER_SETTINGS), ...Object.values(AGENT_SETTINGS)];
+
+/** The reference as a Markdown table per process. */
+export function renderConfigDocs(docs: readonly SettingDoc[] = CONFIG_DOCS): string {
+  const out: string[] = [];
+  for (const scope of ['controller', 'agent'] as const) {
+    out.push(`### ${scope}`, '', '| env | flag | default | meaning |', '|---|---|---|---|');
+    for (const d of docs.filter((x) => x.scope === scope)) {
+      const env = d.env.map((e) => `\`${e}\``).join(', ');
+      out.push(`| ${env} | ${d.flag ? `\`${d.flag}\`` : ''} | ${d.default} | ${d.meaning.replace(/\|/g, '\\|')} |`);
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}
