@@ -1,0 +1,55 @@
+/**
+ * The controller's REST API (Express 5): one router per resource, one error middleware, the
+ * envelope `{data}` / `{error:{code,message}}`, and the original system's endpoints in their
+ * original shapes. Routes and shapes: src/api/README.md.
+ */
+import express from 'express';
+import type { Express } from 'express';
+import type { ApiDeps } from './deps.js';
+import { requireBearer } from './auth.js';
+import { errorMiddleware, notFoundHandler } from './errors.js';
+import { clusterRouter } from './routes/cluster.js';
+import { eventsRouter } from './routes/events.js';
+import { operationsRouter } from './routes/operations.js';
+import { queryRouter } from './routes/query.js';
+import { tablesRouter } from './routes/tables.js';
+import { methodNotAllowed } from './routes/util.js';
+
+export type { ApiDeps } from './deps.js';
+
+export const API_BODY_LIMIT = '1mb';
+
+export function createApiApp(deps: ApiDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.use('/api', (req, _res, next) => {
+    deps.logger.debug('api request', { method: req.method, path: req.path, remote: req.ip });
+    next();
+  });
+
+  // unauthenticated readiness probe (original shape {status:"ok"} plus `ready`)
+  app
+    .route('/api/status')
+    .get((_req, res) => {
+      const ready = deps.ready?.() ?? true;
+      if (ready) res.json({ status: 'ok', ready: true });
+      else res.status(503).json({ status: 'starting', ready: false });
+    })
+    .all(methodNotAllowed);
+
+  const api = express.Router();
+  api.use(requireBearer(deps.token));
+  api.use(express.json({ limit: API_BODY_LIMIT }));
+  api.use(clusterRouter(deps));
+  api.use(tablesRouter(deps));
+  api.use(operationsRouter(deps));
+  api.use(eventsRouter(deps));
+  api.use(queryRouter(deps));
+  api.use(notFoundHandler);
+  app.use('/api', api);
+
+  app.use(errorMiddleware(deps.logger));
+  return app;
+}

@@ -1,0 +1,27 @@
+/** What the API needs from the controller (wired by src/bin; fakes in tests). */
+import type { Logger } from '../lib/logger.js';
+import type { ManticorePools } from '../manticore/client.js';
+import type { NodeRef } from '../platform/types.js';
+import type { RequestSink, StatusReader } from '../status/types.js';
+import type { QueryLimits } from './query-run.js';
+
+export interface ApiDeps {
+  status: StatusReader;
+  requests: RequestSink;
+  /** the desired nodes (the platform's list: a node that is down is still listed) */
+  nodes: () => Promise<NodeRef[]>;
+  pools: ManticorePools;
+  /** the admin bearer token */
+  token: string;
+  logger: Logger;
+  clusterName: string;
+  version: string;
+  /** controller readiness for the unauthenticated GET /api/status (default: always ready) */
+  ready?: () => boolean;
+  /** query console limits (defaults: DEFAULT_QUERY_LIMITS) */
+  queryLimits?: Partial<QueryLimits>;
+  /** SSE heartbeat comment interval (default 15 s) */
+  sseHeartbeatMs?: number;
+}
+
+export const DEFAULT_SSE_HEARTBEAT_MS = 15_000;
