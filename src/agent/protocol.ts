@@ -119,3 +119,10 @@ export interface JobStatus {
   startedAt?: string;
   finishedAt?: string;
 }
+
+/** PUT /v1/declared-tables body and answer: the tables /v1/ready requires, and optionally the cluster to check. */
+export interface DeclaredTables {
+  tables: string[];
+  /** replication cluster whose status /v1/ready and /v1/health report (defaults to the agent's configured cluster) */
+  cluster?: string;
+}

@@ -1,0 +1,285 @@
+/**
+ * Node-local jobs, idempotent by id (the controller's operation id + node). A job kind is a named,
+ * validated piece of work (no arbitrary commands); the registry is open so later issues add backup
+ * and restore kinds. Records are JSON files in `<jobsDir>/jobs/`; on start, a job that was pending or
+ * running when the agent stopped is marked failed ("agent restarted") and its leftover process group,
+ * if still alive, is terminated.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { JobRequest, JobState, JobStatus } from '../protocol.js';
+import { ValidationError, errorMessage } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logger.js';
+import { AgentHttpError } from './envelope.js';
+import { writeJsonAtomic } from './json-file.js';
+import { isProcessOf, killGroup } from './process.js';
+
+export const JOB_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$/;
+/** How long a cancel request waits for the job to wind down before answering. */
+export const CANCEL_WAIT_MS = 10_000;
+
+/** What a job kind's run() gets. */
+export interface JobContext {
+  id: string;
+  /** aborted by cancel (and agent shutdown) */
+  signal: AbortSignal;
+  /** a private working directory for this job */
+  workDir: string;
+  logger: Logger;
+  /** progress 0..1 (undefined when unknown) and a human message */
+  report(progress: number | undefined, message: string): void;
+  /** remembers the child process group so an agent restart can clean it up */
+  setChild(child: { pid: number; command: string } | undefined): void;
+}
+
+export interface JobKind<P = unknown> {
+  name: string;
+  /** Checks params; throws ValidationError naming the field and the fix. */
+  validate(params: Record<string, unknown>): P;
+  /** Does the work; resolves with the result, rejects with a JobFailure (or any error). */
+  run(params: P, ctx: JobContext): Promise<Record<string, unknown>>;
+}
+
+/** A job failure that still carries a result (exit code, partial figures). */
+export class JobFailure extends Error {
+  constructor(
+    message: string,
+    readonly result?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'JobFailure';
+  }
+}
+
+export interface JobRecord extends JobStatus {
+  params: Record<string, unknown>;
+  child?: { pid: number; command: string };
+}
+
+/** Canonical JSON (sorted keys) for comparing params. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function validateJobRequest(body: unknown, kinds: readonly string[]): JobRequest {
+  if (!isObject(body)) throw new ValidationError('body', 'send a JSON object {id, kind, params}');
+  const { id, kind, params } = body;
+  if (typeof id !== 'string' || !JOB_ID_PATTERN.test(id)) {
+    throw new ValidationError('id', 'must be 1-200 characters of letters, digits and . _ : @ - (starting with a letter or digit), e.g. "<operationId>-<node>"');
+  }
+  if (typeof kind !== 'string' || !kinds.includes(kind)) {
+    throw new ValidationError('kind', `must be one of ${kinds.join(', ')} (got ${JSON.stringify(kind)}); arbitrary commands are not allowed`);
+  }
+  if (params !== undefined && !isObject(params)) throw new ValidationError('params', 'must be a JSON object');
+  return { id, kind, params: params ?? {} };
+}
+
+export function publicStatus(r: JobRecord): JobStatus {
+  const out: JobStatus = { id: r.id, kind: r.kind, state: r.state, createdAt: r.createdAt };
+  if (r.progress !== undefined) out.progress = r.progress;
+  if (r.message !== undefined) out.message = r.message;
+  if (r.result !== undefined) out.result = r.result;
+  if (r.error !== undefined) out.error = r.error;
+  if (r.startedAt !== undefined) out.startedAt = r.startedAt;
+  if (r.finishedAt !== undefined) out.finishedAt = r.finishedAt;
+  return out;
+}
+
+const ACTIVE: ReadonlySet<JobState> = new Set(['pending', 'running']);
+
+interface Running {
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+export interface JobManagerOptions {
+  dir: string;
+  kinds: readonly JobKind<never>[] | readonly JobKind[];
+  logger: Logger;
+  now?: () => Date;
+}
+
+export class JobManager {
+  private readonly records = new Map<string, JobRecord>();
+  private readonly running = new Map<string, Running>();
+  private readonly kinds = new Map<string, JobKind>();
+  private readonly writes = new Map<string, Promise<void>>();
+  private readonly logger: Logger;
+  private readonly now: () => Date;
+  private closed = false;
+
+  private constructor(private readonly dir: string, options: JobManagerOptions) {
+    for (const k of options.kinds as readonly JobKind[]) this.kinds.set(k.name, k);
+    this.logger = options.logger;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** Loads the records; jobs left pending/running by a previous agent become failed. */
+  static async open(options: JobManagerOptions): Promise<JobManager> {
+    const m = new JobManager(path.join(options.dir, 'jobs'), options);
+    await m.load();
+    return m;
+  }
+
+  get kindNames(): string[] {
+    return [...this.kinds.keys()].sort();
+  }
+
+  private fileOf(id: string): string {
+    return path.join(this.dir, `${id}.json`);
+  }
+
+  private async load(): Promise<void> {
+    let names: string[] = [];
+    try {
+      names = await readdir(this.dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
+      let record: JobRecord;
+      try {
+        record = JSON.parse(await readFile(path.join(this.dir, name), 'utf8')) as JobRecord;
+      } catch (err) {
+        this.logger.warn('agent job record unreadable, skipped', { file: name, err: errorMessage(err) });
+        continue;
+      }
+      if (typeof record.id !== 'string' || typeof record.kind !== 'string') continue;
+      if (ACTIVE.has(record.state)) {
+        if (record.child && isProcessOf(record.child.pid, record.child.command)) {
+          killGroup(record.child.pid, 'SIGKILL');
+          this.logger.warn('agent job process left by a previous agent killed', { jobId: record.id, pid: record.child.pid });
+        }
+        record.state = 'failed';
+        record.error = 'agent restarted while the job was running; start it again with a new id';
+        record.finishedAt = this.now().toISOString();
+        delete record.child;
+        await this.persist(record);
+      }
+      this.records.set(record.id, record);
+    }
+  }
+
+  list(): JobStatus[] {
+    return [...this.records.values()].sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0)).map(publicStatus);
+  }
+
+  get(id: string): JobStatus | undefined {
+    const r = this.records.get(id);
+    return r ? publicStatus(r) : undefined;
+  }
+
+  /**
+   * Starts a job, idempotent by id: the same id with the same kind and params returns the existing job
+   * (`created: false`); with a different kind or params it is a JOB_CONFLICT.
+   */
+  async start(body: unknown): Promise<{ job: JobStatus; created: boolean }> {
+    if (this.closed) throw new AgentHttpError(503, 'INTERNAL', 'agent is shutting down; retry against the restarted agent');
+    const req = validateJobRequest(body, this.kindNames);
+    const existing = this.records.get(req.id);
+    if (existing) {
+      if (existing.kind !== req.kind || canonicalJson(existing.params) !== canonicalJson(req.params)) {
+        throw new AgentHttpError(409, 'JOB_CONFLICT', `job '${req.id}' already exists with a different kind or params; use a new id for different work`);
+      }
+      return { job: publicStatus(existing), created: false };
+    }
+    const kind = this.kinds.get(req.kind);
+    if (!kind) throw new ValidationError('kind', `unknown kind '${req.kind}'`);
+    const params = kind.validate(req.params);
+    const record: JobRecord = { id: req.id, kind: req.kind, state: 'pending', createdAt: this.now().toISOString(), params: req.params };
+    this.records.set(req.id, record);
+    await this.persist(record);
+    const controller = new AbortController();
+    const done = this.execute(record, kind, params, controller.signal);
+    this.running.set(req.id, { controller, done });
+    void done.finally(() => this.running.delete(req.id));
+    return { job: publicStatus(record), created: true };
+  }
+
+  private async execute(record: JobRecord, kind: JobKind, params: unknown, signal: AbortSignal): Promise<void> {
+    const workDir = path.join(this.dir, '..', 'work', record.id);
+    record.state = 'running';
+    record.startedAt = this.now().toISOString();
+    await this.persist(record);
+    this.logger.info('agent job started', { jobId: record.id, kind: record.kind });
+    const ctx: JobContext = {
+      id: record.id,
+      signal,
+      workDir,
+      logger: this.logger,
+      report: (progress, message) => {
+        if (progress !== undefined) record.progress = Math.max(0, Math.min(1, progress));
+        record.message = message;
+        void this.persist(record);
+      },
+      setChild: (child) => {
+        if (child) record.child = child;
+        else delete record.child;
+        void this.persist(record);
+      },
+    };
+    try {
+      const result = await kind.run(params, ctx);
+      if (signal.aborted) {
+        record.state = 'cancelled';
+        record.result = result;
+      } else {
+        record.state = 'succeeded';
+        record.progress = 1;
+        record.result = result;
+      }
+    } catch (err) {
+      record.state = signal.aborted ? 'cancelled' : 'failed';
+      if (err instanceof JobFailure && err.result !== undefined) record.result = err.result;
+      record.error = signal.aborted ? 'cancelled' : errorMessage(err);
+    }
+    delete record.child;
+    record.finishedAt = this.now().toISOString();
+    await this.persist(record);
+    this.logger.info('agent job finished', { jobId: record.id, kind: record.kind, state: record.state, err: record.error });
+  }
+
+  /** Cancels a pending/running job and waits (bounded) until it has stopped; a finished job is returned as is. */
+  async cancel(id: string, waitMs = CANCEL_WAIT_MS): Promise<JobStatus> {
+    const record = this.records.get(id);
+    if (!record) throw new AgentHttpError(404, 'NOT_FOUND', `no job '${id}'`);
+    const run = this.running.get(id);
+    if (run) {
+      run.controller.abort();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([run.done, new Promise<void>((r) => (timer = setTimeout(r, waitMs)))]);
+      clearTimeout(timer);
+    }
+    return publicStatus(record);
+  }
+
+  /** Cancels every running job and waits for them (agent shutdown). */
+  async close(): Promise<void> {
+    this.closed = true;
+    const runs = [...this.running.values()];
+    for (const r of runs) r.controller.abort();
+    await Promise.all(runs.map((r) => r.done));
+    await Promise.all(this.writes.values());
+  }
+
+  private persist(record: JobRecord): Promise<void> {
+    const snapshot = JSON.parse(JSON.stringify(record)) as JobRecord;
+    const prev = this.writes.get(record.id) ?? Promise.resolve();
+    const next = prev.then(() => writeJsonAtomic(this.fileOf(record.id), snapshot)).catch((err: unknown) => {
+      this.logger.error('agent job record not saved', { jobId: record.id, err: errorMessage(err) });
+    });
+    this.writes.set(record.id, next);
+    return next;
+  }
+}
