@@ -93,6 +93,8 @@ export interface OperationRecord {
   kind: string;
   /** reconcile key it belongs to, e.g. cluster/main */
   key: string;
+  /** what the operation acts on when it is not the whole key, e.g. the node a forced bootstrap names */
+  target?: string;
   requestedBy: string;
   requestedAt: string;
   state: OperationState;
