@@ -4,7 +4,7 @@
  * decision sees the whole picture, including who did not answer.
  */
 import type { NodeDiskState } from '../agent/protocol.js';
-import type { ClusterStatus, TableInfo } from '../manticore/parse.js';
+import type { ClusterStatus, ColumnInfo, TableInfo } from '../manticore/parse.js';
 import type { NodeRef } from '../platform/types.js';
 
 export type Observed<T> = { ok: true; value: T } | { ok: false; error: string };
@@ -22,6 +22,8 @@ export interface SearchdObservation {
   rows: Record<string, number>;
   /** tables under FREEZE (SHOW LOCKS) */
   frozen: string[];
+  /** `DESCRIBE` of managed RT tables, by name (when asked): lets the planner add columns the spec gained */
+  columns?: Record<string, ColumnInfo[]>;
 }
 
 export interface NodeObservation {

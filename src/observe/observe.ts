@@ -1,0 +1,191 @@
+/**
+ * Observation of nodes (DESIGN.md section 3, step 2): SQL through src/manticore and the agent's
+ * `/v1/state`, each part with its own timeout. A node or agent that does not answer becomes
+ * `{ ok: false, error }` in the observation; these functions never throw for node failures.
+ *
+ * SQL parts of one node (run in parallel):
+ *   SHOW STATUS LIKE 'cluster%'   → clusters (parseClusterStatuses)   } required: if any fails,
+ *   SHOW TABLES                   → tables                            } searchd is { ok: false }
+ *   SHOW LOCKS                    → frozen tables                     }
+ *   SHOW CREATE TABLE <t>         → managed distributed tables present on the node (required too)
+ *   SHOW STATUS LIKE 'version'    → version (optional)
+ *   SELECT COUNT(*) FROM <t>      → rows of the tables asked for, when present (optional, per table)
+ *   SHOW VERSION                  → Buddy answers? Cached per node per process once searchd answered.
+ */
+import type { NodeDiskState } from '../agent/protocol.js';
+import { errorMessage } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import type { ManticorePools } from '../manticore/client.js';
+import { parseClusterStatuses, parseCount, parseDescribe, parseShowCreateTable, parseShowLocks, parseShowStatus, parseShowTables } from '../manticore/parse.js';
+import { describe, selectCount, showAllClusterStatus, showCreateTable, showLocks, showStatusVersion, showTables, showVersion } from '../manticore/sql.js';
+import type { NodeRef } from '../platform/types.js';
+import type { ClusterObservation, NodeObservation, Observed, SearchdObservation } from './types.js';
+
+export const DEFAULT_OBSERVE_TIMEOUT_MS = 3_000;
+
+/** The part of the agent client observation needs (src/agent/client.ts AgentClient has it). */
+export interface AgentStateSource {
+  state(options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<NodeDiskState>;
+}
+
+/** How long "no Buddy" is believed: Buddy starts a little after searchd, so a negative answer is re-checked. */
+export const BUDDY_NEGATIVE_TTL_MS = 30_000;
+
+/** Per-process memory of which nodes run Buddy (keyed by the node's MySQL address). */
+export class CapabilityCache {
+  private readonly buddy = new Map<string, { value: boolean; at: number }>();
+  constructor(private readonly now: () => number = Date.now) {}
+  get(node: string): boolean | undefined {
+    const entry = this.buddy.get(node);
+    if (entry === undefined) return undefined;
+    if (!entry.value && this.now() - entry.at > BUDDY_NEGATIVE_TTL_MS) return undefined;
+    return entry.value;
+  }
+  set(node: string, value: boolean): void {
+    this.buddy.set(node, { value, at: this.now() });
+  }
+  /** Forget a node (e.g. after it restarted with another binary). */
+  forget(node: string): void {
+    this.buddy.delete(node);
+  }
+}
+
+const defaultCapabilities = new CapabilityCache();
+
+export interface ObserveNodeDeps {
+  pools: ManticorePools;
+  /** the agent of this node; omit when there is none (observation then says so) */
+  agent?: AgentStateSource;
+  /** base names of managed tables: `SHOW CREATE TABLE` is read for those present as distributed tables */
+  managedTables?: readonly string[];
+  /** tables (full names, e.g. `products_delta`) whose `SELECT COUNT(*)` to read, when present */
+  countTables?: readonly string[];
+  /** RT tables (full names) whose `DESCRIBE` to read, when present */
+  describeTables?: readonly string[];
+  /** timeout of each part */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  capabilities?: CapabilityCache;
+  logger?: Logger;
+  now?: () => number;
+}
+
+export interface ObserveClusterDeps extends Omit<ObserveNodeDeps, 'agent'> {
+  /** the agent of a node, if it has one */
+  agentFor?: (node: NodeRef) => AgentStateSource | undefined;
+}
+
+function aborted(signal: AbortSignal | undefined): Promise<never> | undefined {
+  if (signal === undefined) return undefined;
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(new Error('observation aborted'));
+    else signal.addEventListener('abort', () => reject(new Error('observation aborted')), { once: true });
+  });
+}
+
+/** Races `work` against a timeout and the abort signal. */
+async function bounded<T>(work: Promise<T>, timeoutMs: number, what: string, signal?: AbortSignal): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${timeoutMs} ms`)), timeoutMs);
+  });
+  const racers: Promise<T>[] = [work, timeout];
+  const abort = aborted(signal);
+  if (abort) racers.push(abort);
+  try {
+    return await Promise.race(racers);
+  } finally {
+    if (timer) clearTimeout(timer);
+    work.catch(() => undefined);
+  }
+}
+
+async function observed<T>(fn: () => Promise<T>): Promise<Observed<T>> {
+  try {
+    return { ok: true, value: await fn() };
+  } catch (err) {
+    return { ok: false, error: errorMessage(err) };
+  }
+}
+
+async function observeSearchd(node: NodeRef, deps: ObserveNodeDeps, timeoutMs: number): Promise<SearchdObservation> {
+  const address = `${node.mysql.host}:${node.mysql.port}`;
+  const client = deps.pools.get(address);
+  const q = (sql: string) => bounded(client.query(sql, { timeoutMs }), timeoutMs + 200, sql, deps.signal);
+
+  const [statusRows, tableRows, lockRows] = await Promise.all([q(showAllClusterStatus()), q(showTables()), q(showLocks())]);
+  const tables = parseShowTables(tableRows);
+  const present = new Map(tables.map((t) => [t.name, t.type]));
+  const obs: SearchdObservation = {
+    buddy: false,
+    clusters: parseClusterStatuses(statusRows),
+    tables,
+    distributed: {},
+    rows: {},
+    frozen: [...new Set(parseShowLocks(lockRows).filter((l) => l.lockType.includes('freeze')).map((l) => l.name))],
+  };
+
+  const managedDistributed = (deps.managedTables ?? []).filter((t) => present.get(t) === 'distributed');
+  const counted = (deps.countTables ?? []).filter((t) => present.has(t));
+  const described = (deps.describeTables ?? []).filter((t) => present.has(t));
+  const capabilities = deps.capabilities ?? defaultCapabilities;
+  const knownBuddy = capabilities.get(address);
+
+  const [defs, version, counts, buddy, schemas] = await Promise.all([
+    Promise.all(managedDistributed.map(async (t) => [t, parseShowCreateTable(await q(showCreateTable(t)))] as const)),
+    q(showStatusVersion()).then(
+      (rows) => parseShowStatus(rows)['version'],
+      () => undefined,
+    ),
+    Promise.all(
+      counted.map(async (t) => {
+        try {
+          return [t, parseCount(await q(selectCount(t)))] as const;
+        } catch (err) {
+          deps.logger?.debug('row count failed', { node: node.name, table: t, err: errorMessage(err) });
+          return [t, undefined] as const;
+        }
+      }),
+    ),
+    knownBuddy !== undefined
+      ? Promise.resolve(knownBuddy)
+      : q(showVersion()).then(
+          () => true,
+          () => false,
+        ),
+    Promise.all(described.map(async (t) => [t, parseDescribe(await q(describe(t)))] as const)),
+  ]);
+  if (described.length > 0) obs.columns = Object.fromEntries(schemas);
+  for (const [t, stmt] of defs) {
+    if (stmt !== undefined) obs.distributed[t] = stmt;
+  }
+  for (const [t, n] of counts) {
+    if (n !== undefined) obs.rows[t] = n;
+  }
+  if (version !== undefined) obs.version = version;
+  obs.buddy = buddy;
+  if (knownBuddy === undefined) capabilities.set(address, buddy);
+  return obs;
+}
+
+/** Observes one node: searchd over SQL and its agent, in parallel; failures are data. */
+export async function observeNode(node: NodeRef, deps: ObserveNodeDeps): Promise<NodeObservation> {
+  const now = deps.now ?? Date.now;
+  const started = now();
+  const timeoutMs = deps.timeoutMs ?? DEFAULT_OBSERVE_TIMEOUT_MS;
+  const agent = deps.agent;
+  const [searchd, agentState] = await Promise.all([
+    observed(() => observeSearchd(node, deps, timeoutMs)),
+    agent === undefined
+      ? Promise.resolve<Observed<NodeDiskState>>({ ok: false, error: 'no agent configured for this node' })
+      : observed(() => bounded(agent.state({ signal: deps.signal, timeoutMs }), timeoutMs + 200, 'agent state', deps.signal)),
+  ]);
+  const at = now();
+  return { node, at, durationMs: at - started, searchd, agent: agentState };
+}
+
+/** Observes every node in parallel, in ordinal order. */
+export async function observeCluster(nodes: readonly NodeRef[], deps: ObserveClusterDeps): Promise<ClusterObservation> {
+  const sorted = [...nodes].sort((a, b) => a.ordinal - b.ordinal);
+  return Promise.all(sorted.map((node) => observeNode(node, { ...deps, agent: deps.agentFor?.(node) })));
+}
