@@ -23,8 +23,10 @@ import type {
 
 /** What the actors need of a node's agent (the real AgentClient satisfies it). */
 export interface StartGateAgent {
-  getState(options?: { signal?: AbortSignal }): Promise<NodeDiskState>;
-  putStartDecision(decision: StartDecision, options?: { signal?: AbortSignal }): Promise<unknown>;
+  /** GET /v1/state */
+  state(options?: { signal?: AbortSignal }): Promise<NodeDiskState>;
+  /** PUT /v1/start */
+  decideStart(decision: StartDecision, options?: { signal?: AbortSignal }): Promise<unknown>;
 }
 
 /** What the actors need of a SQL client (ManticoreClient satisfies it). */
@@ -123,10 +125,10 @@ export async function applyStartDecision(
   const node = ref(deps, input.node);
   const agent = deps.agent(node);
   const decisionId = effectKey(input.operationId, input.node, input.mode);
-  const state = await agent.getState({ signal });
+  const state = await agent.state({ signal });
   if (state.searchd.running) return { changed: [], skipped: [input.node] };
   if (state.gate.decisionId === decisionId && state.gate.mode === input.mode) return { changed: [], skipped: [input.node] };
-  await agent.putStartDecision({ mode: input.mode, reason: input.reason, decisionId }, { signal });
+  await agent.decideStart({ mode: input.mode, reason: input.reason, decisionId }, { signal });
   deps.logger.info('start decision given', { operationId: input.operationId, node: input.node, mode: input.mode, decisionId });
   return { changed: [input.node], skipped: [] };
 }
@@ -154,7 +156,7 @@ export async function applyReleaseNodes(deps: ClusterFormationDeps, input: Nodes
     }
     let state: NodeDiskState;
     try {
-      state = await deps.agent(node).getState({ signal });
+      state = await deps.agent(node).state({ signal });
     } catch (err) {
       deps.logger.warn('release skipped: agent does not answer', { operationId: input.operationId, node: name, err: errorMessage(err) });
       skipped.push(name);
@@ -165,7 +167,7 @@ export async function applyReleaseNodes(deps: ClusterFormationDeps, input: Nodes
       continue;
     }
     const decisionId = effectKey(input.operationId, name, 'normal');
-    await deps.agent(node).putStartDecision({ mode: 'normal', reason: input.reason, decisionId }, { signal });
+    await deps.agent(node).decideStart({ mode: 'normal', reason: input.reason, decisionId }, { signal });
     deps.logger.info('held node released', { operationId: input.operationId, node: name, decisionId });
     changed.push(name);
   }
