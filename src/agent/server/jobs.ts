@@ -230,6 +230,7 @@ export class JobManager {
       },
     };
     try {
+      if (signal.aborted) throw new Error('cancelled before it ran');
       const result = await kind.run(params, ctx);
       if (signal.aborted) {
         record.state = 'cancelled';
