@@ -7,138 +7,126 @@
  *         [--data-dir <dir>] [--jobs-dir <dir>] [--cluster <name>] [--indexer <bin>] [--searchd <bin>]
  *         [--backup <bin>] [--log-level info]
  *
- * The JSON config file holds the same settings (listen, token, mysql, searchdConfig, dataDir,
- * jobsDir, cluster, binaries:{searchd,indexer,backup}, logLevel); flags override it. The token may
- * also come from AGENT_TOKEN or AUTH_TOKEN (the original agent's variable). data_dir and the mysql
- * listener default to what the searchd config says; binaries default to SEARCHD_BIN / INDEXER_BIN /
- * MANTICORE_BACKUP_BIN, else the simulator's. Jobs, the start gate and the declared tables are kept
+ * Flags and env vars are read by src/config (loadAgentConfig: flags > env > defaults). The JSON
+ * config file holds the same settings (listen, token, mysql, searchdConfig, dataDir, jobsDir, cluster,
+ * binaries:{searchd,indexer,backup}, logLevel) and is turned into flags that the command line's own
+ * flags override. The token may also come from AGENT_TOKEN, ORCHESTRATOR_TOKEN or AUTH_TOKEN. data_dir
+ * and the mysql listener default to what the searchd config says; binaries default to SEARCHD_BIN /
+ * INDEXER_BIN / MANTICORE_BACKUP_BIN, else searchd/indexer on PATH, else the simulator's. Jobs, the start gate and the declared tables are kept
  * in <data_dir>/.agent unless --jobs-dir says otherwise. Logs are JSON on stderr. SIGTERM/SIGINT stop
  * it gracefully (running jobs are cancelled).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { createLogger } from '../lib/logger.js';
 import { errorMessage } from '../lib/errors.js';
-import { resolveBinaries } from '../sim/launcher.js';
+import { AGENT_FLAGS, loadAgentConfig, processEnv } from '../config/index.js';
 import { startAgentServer, validateAgentConfig, type AgentServerConfig } from '../agent/server/index.js';
 import { parseSearchdSection } from '../agent/server/node-files.js';
 
-const USAGE = `usage: agent --config <file.json>
+const USAGE = `usage: agent --config <file.json> [flags]
        agent --listen HOST:PORT --token TOKEN --searchd-config PATH [--mysql HOST:PORT] [--data-dir DIR]
              [--jobs-dir DIR] [--cluster NAME] [--indexer BIN] [--searchd BIN] [--backup BIN] [--log-level LEVEL]
-token also from AGENT_TOKEN or AUTH_TOKEN`;
+flags: --config, ${AGENT_FLAGS.join(', ')}
+the token may also come from AGENT_TOKEN, ORCHESTRATOR_TOKEN or AUTH_TOKEN`;
 
 class UsageError extends Error {}
 
-function hostPort(value: string, what: string): { host: string; port: number } {
-  const m = /^(.*):(\d+)$/.exec(value.trim());
-  const port = Number(m?.[2]);
-  if (!m || !Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`${what}: expected HOST:PORT, e.g. 127.0.0.1:19500 (got '${value}')`);
-  return { host: (m[1] ?? '').replace(/^\[(.*)\]$/, '$1') || '0.0.0.0', port };
-}
+/** JSON config keys and the flag each becomes (paths are resolved against the file's directory). */
+const FILE_KEYS: Record<string, { flag: string; path?: boolean }> = {
+  listen: { flag: '--listen' },
+  token: { flag: '--token' },
+  mysql: { flag: '--mysql' },
+  searchdConfig: { flag: '--searchd-config', path: true },
+  dataDir: { flag: '--data-dir', path: true },
+  jobsDir: { flag: '--jobs-dir', path: true },
+  cluster: { flag: '--cluster' },
+  logLevel: { flag: '--log-level' },
+};
+const FILE_BINARIES: Record<string, string> = { searchd: '--searchd', indexer: '--indexer', backup: '--backup' };
 
-interface FileConfig {
-  listen?: string;
-  token?: string;
-  mysql?: string;
-  searchdConfig?: string;
-  dataDir?: string;
-  jobsDir?: string;
-  cluster?: string;
-  binaries?: { searchd?: string; indexer?: string; backup?: string };
-  logLevel?: string;
-}
-
-function readConfigFile(file: string): FileConfig {
-  let text: string;
+/** `--config <file.json>` turned into flags (placed before the command line's, which therefore win). */
+function fileFlags(file: string): string[] {
+  let json: unknown;
   try {
-    text = readFileSync(file, 'utf8');
+    json = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new UsageError(`--config ${file}: cannot read (${errorMessage(err)})`);
+    throw new UsageError(`--config ${file}: cannot read a JSON object of agent settings (${errorMessage(err)})`);
   }
-  try {
-    const v = JSON.parse(text) as unknown;
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
-    return v as FileConfig;
-  } catch (err) {
-    throw new UsageError(`--config ${file}: not a JSON object of agent settings (${errorMessage(err)})`);
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new UsageError(`--config ${file}: must hold a JSON object`);
+  const base = path.dirname(path.resolve(file));
+  const out: string[] = [];
+  for (const [key, value] of Object.entries(json as Record<string, unknown>)) {
+    if (key === 'binaries' && typeof value === 'object' && value !== null) {
+      for (const [bin, v] of Object.entries(value as Record<string, unknown>)) {
+        const flag = FILE_BINARIES[bin];
+        if (flag === undefined || typeof v !== 'string') throw new UsageError(`--config ${file}: binaries.${bin}: expected one of searchd, indexer, backup with a path`);
+        out.push(flag, path.resolve(base, v));
+      }
+      continue;
+    }
+    const k = FILE_KEYS[key];
+    if (k === undefined) throw new UsageError(`--config ${file}: unknown key '${key}' (known: ${[...Object.keys(FILE_KEYS), 'binaries'].join(', ')})`);
+    if (typeof value !== 'string' && typeof value !== 'number') throw new UsageError(`--config ${file}: ${key}: expected a string`);
+    out.push(k.flag, k.path ? path.resolve(base, String(value)) : String(value));
   }
+  return out;
 }
 
-function buildConfig(argv: string[], env: NodeJS.ProcessEnv): { config: AgentServerConfig; logLevel: string } {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      config: { type: 'string' },
-      listen: { type: 'string' },
-      token: { type: 'string' },
-      mysql: { type: 'string' },
-      'searchd-config': { type: 'string' },
-      'data-dir': { type: 'string' },
-      'jobs-dir': { type: 'string' },
-      cluster: { type: 'string' },
-      indexer: { type: 'string' },
-      searchd: { type: 'string' },
-      backup: { type: 'string' },
-      'log-level': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
+function splitConfigFlag(argv: readonly string[]): { file?: string; rest: string[] } {
+  const rest: string[] = [];
+  let file: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    if (a === '--config') {
+      file = argv[++i];
+      if (file === undefined) throw new UsageError("--config needs a value: write '--config <file.json>'");
+    } else if (a.startsWith('--config=')) file = a.slice('--config='.length);
+    else rest.push(a);
   }
-  const file: FileConfig = values.config === undefined ? {} : readConfigFile(values.config);
-  const base = values.config === undefined ? process.cwd() : path.dirname(path.resolve(values.config));
-  const abs = (p: string | undefined) => (p === undefined ? undefined : path.resolve(base, p));
+  return file === undefined ? { rest } : { file, rest };
+}
 
-  const searchdConfig = values['searchd-config'] ?? abs(file.searchdConfig);
+function buildConfig(argv: readonly string[]): { config: AgentServerConfig; logLevel: string } | 'help' {
+  const { file, rest } = splitConfigFlag(argv);
+  const loaded = loadAgentConfig({ env: processEnv(), argv: [...(file === undefined ? [] : fileFlags(file)), ...rest] });
+  if (loaded.help) return 'help';
   let section: ReturnType<typeof parseSearchdSection> = {};
-  if (searchdConfig !== undefined) {
+  if (loaded.searchdConfig !== undefined) {
     try {
-      section = parseSearchdSection(readFileSync(searchdConfig, 'utf8'), searchdConfig);
+      section = parseSearchdSection(readFileSync(loaded.searchdConfig, 'utf8'), loaded.searchdConfig);
     } catch (err) {
-      throw new UsageError(`--searchd-config ${searchdConfig}: cannot read (${errorMessage(err)})`);
+      throw new UsageError(`--searchd-config ${loaded.searchdConfig}: cannot read (${errorMessage(err)})`);
     }
   }
-  const listen = hostPort(values.listen ?? file.listen ?? '127.0.0.1:19500', '--listen');
-  const mysqlText = values.mysql ?? file.mysql;
-  const mysql = mysqlText !== undefined ? hostPort(mysqlText, '--mysql') : (section.mysql ?? { host: '127.0.0.1', port: 9306 });
-  const dataDir = values['data-dir'] ?? abs(file.dataDir) ?? section.dataDir;
-  if (dataDir === undefined) throw new UsageError('--data-dir: not given and the searchd config (--searchd-config) names no data_dir');
-  const defaults = resolveBinaries(env);
-  const token = values.token ?? file.token ?? env.AGENT_TOKEN ?? env.AUTH_TOKEN;
-  if (token === undefined || token === '') throw new UsageError('token: give --token, "token" in the config file, or AGENT_TOKEN / AUTH_TOKEN');
+  const dataDir = loaded.dataDir ?? section.dataDir;
+  if (dataDir === undefined) throw new UsageError('--data-dir: not given, and no searchd config (--searchd-config) with a data_dir');
   const config: AgentServerConfig = {
-    host: listen.host,
-    port: listen.port,
-    token,
-    mysql,
-    dataDir: path.resolve(dataDir),
-    jobsDir: path.resolve(values['jobs-dir'] ?? abs(file.jobsDir) ?? path.join(dataDir, '.agent')),
-    binaries: {
-      searchd: values.searchd ?? file.binaries?.searchd ?? defaults.searchd,
-      indexer: values.indexer ?? file.binaries?.indexer ?? defaults.indexer,
-      backup: values.backup ?? file.binaries?.backup ?? defaults.backup,
-    },
+    host: loaded.listen.host,
+    port: loaded.listen.port,
+    token: loaded.token,
+    mysql: loaded.mysql ?? section.mysql ?? { host: '127.0.0.1', port: 9306 },
+    dataDir,
+    jobsDir: loaded.jobsDir ?? path.join(dataDir, '.agent'),
+    binaries: { searchd: loaded.binaries.searchd, indexer: loaded.binaries.indexer, backup: loaded.binaries.backup },
   };
-  if (searchdConfig !== undefined) config.searchdConfig = path.resolve(searchdConfig);
-  const cluster = values.cluster ?? file.cluster;
-  if (cluster !== undefined) config.cluster = cluster;
+  if (loaded.searchdConfig !== undefined) config.searchdConfig = loaded.searchdConfig;
+  if (loaded.clusterName !== undefined) config.cluster = loaded.clusterName;
   validateAgentConfig(config);
-  return { config, logLevel: values['log-level'] ?? file.logLevel ?? env.LOG_LEVEL ?? 'info' };
+  return { config, logLevel: loaded.logLevel };
 }
 
 async function main(): Promise<void> {
-  let built: { config: AgentServerConfig; logLevel: string };
+  let built: { config: AgentServerConfig; logLevel: string } | 'help';
   try {
-    built = buildConfig(process.argv.slice(2), process.env);
+    built = buildConfig(process.argv.slice(2));
   } catch (err) {
     console.error(`agent: ${errorMessage(err)}\n${USAGE}`);
     process.exit(2);
+  }
+  if (built === 'help') {
+    console.log(USAGE);
+    return;
   }
   const logger = createLogger({ level: built.logLevel, defaultMeta: { component: 'agent' } });
   const server = await startAgentServer(built.config, { logger });
