@@ -1,13 +1,13 @@
 /**
- * The agent's configuration: flags override env vars, env vars override defaults.
- * `agentEnv` is the inverse: the env a platform gives an agent process it spawns.
+ * The agent's configuration: flags override env vars, env vars override defaults. Flag names are
+ * those of `agent` (src/bin/agent.ts). `agentLaunch` is the inverse: the argv and env a platform
+ * gives an agent process it spawns (the token travels in the env, never on the command line).
  */
-import os from 'node:os';
 import path from 'node:path';
 import { validateIdentifier } from '../manticore/identifiers.js';
 import { ValidationError } from '../lib/errors.js';
 import { resolveBinariesFrom, type Binaries } from './binaries.js';
-import { LOG_LEVELS, type LogFormat, type LogLevel, type LoadOptions } from './controller.js';
+import { LOG_LEVELS, type LoadOptions, type LogLevel } from './controller.js';
 import { AGENT_SETTINGS as S } from './settings.js';
 import { parseFlags, parseListen, SettingSource, type ListenAddress } from './source.js';
 import { validateToken } from './token.js';
@@ -15,21 +15,17 @@ import { validateToken } from './token.js';
 export interface AgentConfig {
   listen: ListenAddress;
   token: string;
-  /** absolute path of searchd's config */
-  searchdConfig: string;
-  mysql: { host: string; port: number };
-  /** searchd's HTTP port and binary API port on mysql.host */
-  httpPort: number;
-  apiPort: number;
-  /** absolute: the agent's own state (jobs, gate decision) */
-  dataDir: string;
-  /** absolute, when set: searchd's data_dir (else read from the config) */
-  manticoreDataDir?: string;
-  clusterName: string;
-  nodeName: string;
+  /** absolute path of searchd's config, when given */
+  searchdConfig?: string;
+  /** searchd's MySQL listener, when given (else the agent reads it from searchd's config) */
+  mysql?: { host: string; port: number };
+  /** absolute: searchd's data_dir, when given (else from searchd's config) */
+  dataDir?: string;
+  /** absolute: the agent's own state, when given (else `<data dir>/.agent`) */
+  jobsDir?: string;
+  clusterName?: string;
   binaries: Binaries;
   logLevel: LogLevel;
-  logFormat: LogFormat;
   help: boolean;
 }
 
@@ -45,52 +41,61 @@ export function loadAgentConfig(options: LoadOptions): AgentConfig {
   const src = new SettingSource(options.env, flags);
   const cwd = options.cwd ?? process.cwd();
   const help = flags['--help'] === true;
+  const abs = (p: string | undefined) => (p === undefined ? undefined : path.resolve(cwd, p));
 
   const listenRaw = src.raw(S.listen);
-  const listen = listenRaw ? parseListen(listenRaw.value, listenRaw.from, '0.0.0.0') : { host: '0.0.0.0', port: 8080 };
+  const listen = listenRaw ? parseListen(listenRaw.value, listenRaw.from, '127.0.0.1') : { host: '127.0.0.1', port: 19500 };
   const tokenRaw = src.raw(S.token);
   if (!tokenRaw && !help) {
-    throw new ValidationError('ORCHESTRATOR_TOKEN', "the agent needs the controller's token: set ORCHESTRATOR_TOKEN (or AUTH_TOKEN)");
+    throw new ValidationError('AGENT_TOKEN', "the agent needs the controller's token: set AGENT_TOKEN (or ORCHESTRATOR_TOKEN / AUTH_TOKEN)");
   }
+
+  let mysql: { host: string; port: number } | undefined;
+  const mysqlRaw = src.raw(S.mysql);
+  if (mysqlRaw) {
+    if (!mysqlRaw.value.includes(':')) throw new ValidationError(mysqlRaw.from, `'${mysqlRaw.value}': write 'host:port', e.g. 127.0.0.1:9306`);
+    mysql = parseListen(mysqlRaw.value, mysqlRaw.from, '127.0.0.1');
+  } else if (src.raw(S.mysqlHost) || src.raw(S.mysqlPort)) {
+    mysql = { host: src.string(S.mysqlHost, '127.0.0.1'), port: src.port(S.mysqlPort, 9306) };
+  }
+
+  const envBins = resolveBinariesFrom(options.env);
+  const binaries: Binaries = {
+    ...envBins,
+    searchd: src.string(S.searchdBin, envBins.searchd),
+    indexer: src.string(S.indexerBin, envBins.indexer),
+    backup: src.string(S.backupBin, envBins.backup),
+  };
+  binaries.isSimulator = /searchd-sim(\.[cm]?js)?$/.test(path.basename(binaries.searchd));
+
   const clusterRaw = src.raw(S.clusterName);
-  const manticoreDataDir = src.string(S.manticoreDataDir);
-  return {
+  const config: AgentConfig = {
     listen,
     token: tokenRaw ? validateToken(tokenRaw.value, tokenRaw.from) : '',
-    searchdConfig: path.resolve(cwd, src.string(S.searchdConfig, '/etc/manticoresearch/manticore.conf')),
-    mysql: { host: src.string(S.mysqlHost, '127.0.0.1'), port: src.port(S.mysqlPort, 9306) },
-    httpPort: src.port(S.httpPort, 9308),
-    apiPort: src.port(S.apiPort, 9312),
-    dataDir: path.resolve(cwd, src.string(S.dataDir, '/var/lib/manticore/.agent')),
-    ...(manticoreDataDir === undefined ? {} : { manticoreDataDir: path.resolve(cwd, manticoreDataDir) }),
-    clusterName: clusterRaw ? validateIdentifier(clusterRaw.value, 'cluster', clusterRaw.from) : 'manticore',
-    nodeName: src.string(S.nodeName, os.hostname()),
-    binaries: resolveBinariesFrom(options.env),
+    binaries,
     logLevel: src.oneOf(S.logLevel, LOG_LEVELS, 'info'),
-    logFormat: src.oneOf(S.logFormat, ['json', 'pretty'] as const, 'json'),
     help,
   };
+  const searchdConfig = abs(src.string(S.searchdConfig));
+  if (searchdConfig !== undefined) config.searchdConfig = searchdConfig;
+  if (mysql) config.mysql = mysql;
+  const dataDir = abs(src.string(S.dataDir));
+  if (dataDir !== undefined) config.dataDir = dataDir;
+  const jobsDir = abs(src.string(S.jobsDir));
+  if (jobsDir !== undefined) config.jobsDir = jobsDir;
+  if (clusterRaw) config.clusterName = validateIdentifier(clusterRaw.value, 'cluster', clusterRaw.from);
+  return config;
 }
 
-/** The env vars that make `loadAgentConfig` return `config` (what a platform passes to an agent it spawns). */
-export function agentEnv(config: Omit<AgentConfig, 'help'>): Record<string, string> {
-  const env: Record<string, string> = {
-    AGENT_LISTEN: `${config.listen.host}:${config.listen.port}`,
-    ORCHESTRATOR_TOKEN: config.token,
-    SEARCHD_CONFIG: config.searchdConfig,
-    MYSQL_HOST: config.mysql.host,
-    MYSQL_PORT: String(config.mysql.port),
-    MANTICORE_HTTP_PORT: String(config.httpPort),
-    MANTICORE_API_PORT: String(config.apiPort),
-    AGENT_DATA_DIR: config.dataDir,
-    CLUSTER_NAME: config.clusterName,
-    NODE_NAME: config.nodeName,
-    SEARCHD_BIN: config.binaries.searchd,
-    INDEXER_BIN: config.binaries.indexer,
-    MANTICORE_BACKUP_BIN: config.binaries.backup,
-    LOG_LEVEL: config.logLevel,
-    LOG_FORMAT: config.logFormat,
-  };
-  if (config.manticoreDataDir !== undefined) env.MANTICORE_DATA_DIR = config.manticoreDataDir;
-  return env;
+/** The argv (flags of `agent`) and env (the token) that make an agent process run with `config`. */
+export function agentLaunch(config: Omit<AgentConfig, 'help'>): { args: string[]; env: Record<string, string> } {
+  const args = ['--listen', `${config.listen.host}:${config.listen.port}`];
+  if (config.searchdConfig !== undefined) args.push('--searchd-config', config.searchdConfig);
+  if (config.mysql) args.push('--mysql', `${config.mysql.host}:${config.mysql.port}`);
+  if (config.dataDir !== undefined) args.push('--data-dir', config.dataDir);
+  if (config.jobsDir !== undefined) args.push('--jobs-dir', config.jobsDir);
+  if (config.clusterName !== undefined) args.push('--cluster', config.clusterName);
+  args.push('--searchd', config.binaries.searchd, '--indexer', config.binaries.indexer, '--backup', config.binaries.backup);
+  args.push('--log-level', config.logLevel);
+  return { args, env: { AGENT_TOKEN: config.token } };
 }

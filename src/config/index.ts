@@ -16,7 +16,7 @@ export {
   type LogFormat,
   type LogLevel,
 } from './controller.js';
-export { loadAgentConfig, agentEnv, AGENT_FLAGS, type AgentConfig } from './agent.js';
+export { loadAgentConfig, agentLaunch, AGENT_FLAGS, type AgentConfig } from './agent.js';
 
 /** The process environment, read here and nowhere else in library code. */
 export function processEnv(): NodeJS.ProcessEnv {

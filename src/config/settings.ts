@@ -67,22 +67,19 @@ export const CONTROLLER_SETTINGS = {
 } as const satisfies Record<string, SettingDoc>;
 
 export const AGENT_SETTINGS = {
-  listen: s('agent', 'listen', ['AGENT_LISTEN', 'LISTEN_ADDR'], '`:8080` (every interface)', 'agent listen address `host:port`', '--listen'),
-  token: s('agent', 'token', ['ORCHESTRATOR_TOKEN', 'AUTH_TOKEN'], '(required)', 'bearer token every request but /v1/health and /v1/ready must carry'),
-  searchdConfig: s('agent', 'searchdConfig', ['SEARCHD_CONFIG'], '`/etc/manticoresearch/manticore.conf`', "searchd's config file (`searchd --config`)", '--config'),
-  mysqlHost: s('agent', 'mysqlHost', ['MYSQL_HOST'], '`127.0.0.1`', "the local searchd's MySQL host"),
-  mysqlPort: s('agent', 'mysqlPort', ['MYSQL_PORT'], '`9306`', "the local searchd's MySQL port"),
-  httpPort: s('agent', 'httpPort', ['MANTICORE_HTTP_PORT'], '`9308`', "the local searchd's HTTP port"),
-  apiPort: s('agent', 'apiPort', ['MANTICORE_API_PORT'], '`9312`', "the local searchd's binary API port"),
-  dataDir: s('agent', 'dataDir', ['AGENT_DATA_DIR'], '`/var/lib/manticore/.agent`', "the agent's own state: jobs, the start gate's decision", '--data-dir'),
-  manticoreDataDir: s('agent', 'manticoreDataDir', ['MANTICORE_DATA_DIR'], "(searchd's `data_dir` from its config)", 'where grastate.dat and manticore.json are read'),
-  clusterName: s('agent', 'clusterName', ['CLUSTER_NAME'], '`manticore`', 'name of the Manticore replication cluster', '--cluster'),
-  nodeName: s('agent', 'nodeName', ['NODE_NAME', 'HOSTNAME'], "the machine's host name", 'name of this node (as the platform lists it)', '--node-name'),
+  listen: s('agent', 'listen', ['AGENT_LISTEN', 'LISTEN_ADDR'], '`127.0.0.1:19500`', 'agent listen address `host:port` (`:8080` listens on every interface)', '--listen'),
+  token: s('agent', 'token', ['AGENT_TOKEN', 'ORCHESTRATOR_TOKEN', 'AUTH_TOKEN'], '(required)', 'bearer token every request but /v1/health and /v1/ready must carry (at least 16 characters)', '--token'),
+  searchdConfig: s('agent', 'searchdConfig', ['SEARCHD_CONFIG'], '(none)', "searchd's config file: its listeners and data_dir are the defaults of --mysql and --data-dir", '--searchd-config'),
+  mysql: s('agent', 'mysql', ['MANTICORE_MYSQL'], "searchd's mysql41 listener from its config, else `127.0.0.1:9306`", "the local searchd's MySQL address `host:port`", '--mysql'),
+  mysqlHost: s('agent', 'mysqlHost', ['MYSQL_HOST'], '(see --mysql)', "the local searchd's MySQL host (the original's variable)"),
+  mysqlPort: s('agent', 'mysqlPort', ['MYSQL_PORT'], '(see --mysql)', "the local searchd's MySQL port (the original's variable)"),
+  dataDir: s('agent', 'dataDir', ['MANTICORE_DATA_DIR'], "searchd's `data_dir` from its config", 'where grastate.dat and manticore.json are read', '--data-dir'),
+  jobsDir: s('agent', 'jobsDir', ['AGENT_JOBS_DIR', 'JOBS_DIR'], '`<data dir>/.agent`', "the agent's own state: job records, the start gate's decision, declared tables", '--jobs-dir'),
+  clusterName: s('agent', 'clusterName', ['CLUSTER_NAME'], '(none until the controller declares it)', 'name of the Manticore replication cluster', '--cluster'),
   logLevel: s('agent', 'logLevel', ['LOG_LEVEL'], '`info`', 'error, warn, info, debug', '--log-level'),
-  logFormat: s('agent', 'logFormat', ['LOG_FORMAT'], '`json`', '`json` or `pretty`', '--log-format'),
-  searchdBin: s('agent', 'searchdBin', ['SEARCHD_BIN'], '`searchd` on PATH, else the simulator', 'searchd binary'),
-  indexerBin: s('agent', 'indexerBin', ['INDEXER_BIN'], '`indexer` on PATH, else the simulator', 'indexer binary'),
-  backupBin: s('agent', 'backupBin', ['MANTICORE_BACKUP_BIN'], '`manticore-backup` on PATH, else the simulator', 'manticore-backup binary'),
+  searchdBin: s('agent', 'searchdBin', ['SEARCHD_BIN'], '`searchd` on PATH, else the simulator', 'searchd binary', '--searchd'),
+  indexerBin: s('agent', 'indexerBin', ['INDEXER_BIN'], '`indexer` on PATH, else the simulator', 'indexer binary', '--indexer'),
+  backupBin: s('agent', 'backupBin', ['MANTICORE_BACKUP_BIN'], '`manticore-backup` on PATH, else the simulator', 'manticore-backup binary', '--backup'),
 } as const satisfies Record<string, SettingDoc>;
 
 /** The configuration reference: every setting of both processes (for the README). */

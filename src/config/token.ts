@@ -19,13 +19,13 @@ export interface ResolvedToken {
 }
 
 /** Characters a token may hold: it travels in an HTTP header. */
-const TOKEN_RE = /^[A-Za-z0-9._~+/=-]{8,512}$/;
+const TOKEN_RE = /^[A-Za-z0-9._~+/=-]{16,512}$/;
 
 export function validateToken(token: string, from: string): string {
   if (!TOKEN_RE.test(token)) {
     throw new ValidationError(
       from,
-      'the token must be 8 to 512 characters of letters, digits and ._~+/=- (no spaces): generate one with `openssl rand -hex 32`',
+      'the token must be 16 to 512 characters of letters, digits and ._~+/=- (no spaces): generate one with `openssl rand -hex 32`',
     );
   }
   return token;

@@ -1,5 +1,5 @@
 /** Platform drivers behind one interface, chosen by the configuration (src/config). */
-import type { ConfiguredPlatform, LogFormat, LogLevel } from '../config/controller.js';
+import type { ConfiguredPlatform, LogLevel } from '../config/controller.js';
 import type { Logger } from '../lib/logger.js';
 import { LocalPlatform } from './local/local-platform.js';
 import { StaticPlatform } from './static/static-platform.js';
@@ -17,7 +17,6 @@ export interface PlatformDeps {
   env: NodeJS.ProcessEnv;
   logger: Logger;
   logLevel?: LogLevel;
-  logFormat?: LogFormat;
 }
 
 /** The platform the configuration names. */
@@ -32,6 +31,5 @@ export function createPlatform(config: ConfiguredPlatform, deps: PlatformDeps): 
     env: deps.env,
     logger: deps.logger.child({ component: 'platform' }),
     ...(deps.logLevel ? { logLevel: deps.logLevel } : {}),
-    ...(deps.logFormat ? { logFormat: deps.logFormat } : {}),
   });
 }

@@ -7,7 +7,7 @@
  * the simulator otherwise; both through the same start gate.
  */
 import path from 'node:path';
-import type { LogFormat, LogLevel } from '../../config/controller.js';
+import type { LogLevel } from '../../config/controller.js';
 import { AppError, ValidationError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { repoRoot, type Binaries } from '../../sim/launcher.js';
@@ -35,8 +35,8 @@ export interface LocalPlatformOptions {
   agents?: 'spawn' | 'external';
   /** default `<repo>/dist/src/bin/agent.js` */
   agentScript?: string;
+  /** the agents' log level */
   logLevel?: LogLevel;
-  logFormat?: LogFormat;
   /** Buddy enabled in searchd's config (default true, as in the community image) */
   buddy?: boolean;
   timings?: Partial<SupervisorTimings>;
@@ -172,7 +172,6 @@ export class LocalPlatform implements Platform {
         env: this.o.env,
         agentScript,
         logLevel: this.o.logLevel ?? 'info',
-        logFormat: this.o.logFormat ?? 'json',
         buddy: this.o.buddy ?? true,
         timings: this.timings,
         logger: this.o.logger,

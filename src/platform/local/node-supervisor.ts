@@ -5,15 +5,17 @@
  */
 import net from 'node:net';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { agentEnv } from '../../config/agent.js';
-import type { LogFormat, LogLevel } from '../../config/controller.js';
+import { AgentClient } from '../../agent/client.js';
+import type { StartGate, StartMode } from '../../agent/protocol.js';
+import { askHowToStart, reportStarted } from '../../agent/start-script.js';
+import { agentLaunch } from '../../config/agent.js';
+import type { LogLevel } from '../../config/controller.js';
 import { errorMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { renderSearchdConfig, runBinary, type Binaries } from '../../sim/launcher.js';
 import type { NodeRef } from '../types.js';
 import { Child, pidAlive, pidCommandLine, readPid, waitPidGone, type ExitInfo } from './children.js';
 import { localNodeFiles, localNodeName, type LocalNodeFiles, type LocalNodePorts } from './node-files.js';
-import { abortableSleep, askHowToStart, reportStarted, type GateAnswer } from './start-gate.js';
 
 /** What a node is doing now. */
 export type NodePhase = 'new' | 'waiting-agent' | 'holding' | 'starting' | 'running' | 'backoff' | 'stopping' | 'stopped';
@@ -71,7 +73,6 @@ export interface SupervisorOptions {
   /** `node <agentScript>` is the agent; undefined: agents run elsewhere on the node's agent port (tests) */
   agentScript: string | undefined;
   logLevel: LogLevel;
-  logFormat: LogFormat;
   buddy: boolean;
   timings: SupervisorTimings;
   logger: Logger;
@@ -180,25 +181,20 @@ export class NodeSupervisor {
 
   private async superviseAgent(script: string): Promise<void> {
     let failures = 0;
+    const launch = agentLaunch({
+      listen: { host: '127.0.0.1', port: this.ports.agent },
+      token: this.o.token,
+      searchdConfig: this.files.config,
+      mysql: { host: '127.0.0.1', port: this.ports.mysql },
+      dataDir: this.files.dataDir,
+      jobsDir: this.files.agentDataDir,
+      clusterName: this.o.clusterName,
+      binaries: this.o.binaries,
+      logLevel: this.o.logLevel,
+    });
     while (!this.stopping) {
-      const env = this.childEnv(
-        agentEnv({
-          listen: { host: '127.0.0.1', port: this.ports.agent },
-          token: this.o.token,
-          searchdConfig: this.files.config,
-          mysql: { host: '127.0.0.1', port: this.ports.mysql },
-          httpPort: this.ports.http,
-          apiPort: this.ports.api,
-          dataDir: this.files.agentDataDir,
-          manticoreDataDir: this.files.dataDir,
-          clusterName: this.o.clusterName,
-          nodeName: this.name,
-          binaries: this.o.binaries,
-          logLevel: this.o.logLevel,
-          logFormat: this.o.logFormat,
-        }),
-      );
-      const child = new Child({ bin: script, args: [], env, logFile: this.files.agentLog, pidFile: this.files.agentPid, onParentExit: 'SIGKILL' });
+      const env = this.childEnv(launch.env);
+      const child = new Child({ bin: script, args: launch.args, env, logFile: this.files.agentLog, pidFile: this.files.agentPid, onParentExit: 'SIGKILL' });
       this.agent = child;
       this.log.info('local agent started', { pid: child.pid, url: this.ref.agentUrl });
       const exit = await child.exited;
@@ -212,21 +208,36 @@ export class NodeSupervisor {
 
   private async superviseSearchd(): Promise<void> {
     let failures = 0;
-    const gate = { agentUrl: this.ref.agentUrl, token: this.o.token };
+    const client = new AgentClient({ baseUrl: this.ref.agentUrl, token: this.o.token });
     while (!this.stopping) {
-      let answer: GateAnswer;
+      let answer: { flags: string[]; decisionId?: string };
+      let last: StartGate | undefined;
       try {
         this.setPhase('waiting-agent');
-        answer = await askHowToStart(gate, {
+        answer = await askHowToStart(client, {
           pollMs: this.o.timings.gatePollMs,
           signal: this.abort.signal,
-          onWait: (w) => this.setPhase(w.holding ? 'holding' : 'waiting-agent', w.reason),
+          onAnswer: (a) => {
+            if (a.gate) last = a.gate;
+            if (a.gate?.mode === 'hold') this.setPhase('holding', a.gate.reason);
+            else if (a.error !== undefined) this.setPhase('waiting-agent', errorMessage(a.error));
+          },
         });
-      } catch {
-        break; // aborted: stopping
+      } catch (err) {
+        if (this.stopping) break;
+        // an answer that will not fix itself (wrong token...): say so and ask again later
+        this.setPhase('waiting-agent', errorMessage(err));
+        this.log.error('local node cannot ask its agent how to start', { err: errorMessage(err) });
+        try {
+          await abortableSleep(this.o.timings.backoffMaxMs, this.abort.signal);
+        } catch {
+          break;
+        }
+        continue;
       }
       if (this.stopping) break;
-      this.setPhase('starting', answer.reason);
+      const mode: StartMode = last?.mode ?? 'normal';
+      this.setPhase('starting', last?.reason ?? 'started');
       this.lastDecisionId = answer.decisionId;
       const child = new Child({
         bin: this.o.binaries.searchd,
@@ -238,11 +249,11 @@ export class NodeSupervisor {
       });
       this.searchd = child;
       this.starts++;
-      this.log.info('local searchd started', { pid: child.pid, mode: answer.mode, decisionId: answer.decisionId, flags: answer.flags });
+      this.log.info('local searchd started', { pid: child.pid, mode, decisionId: answer.decisionId, flags: answer.flags });
       const answered = await waitListening(this.ports.mysql, child, this.abort.signal);
       if (answered) {
         this.setPhase('running');
-        await reportStarted(gate, { mode: answer.mode, pid: child.pid, ...(answer.decisionId ? { decisionId: answer.decisionId } : {}) }).catch((err: unknown) =>
+        await reportStarted(client, answer.decisionId).catch((err: unknown) =>
           this.log.warn('local node could not report the start to its agent', { err: errorMessage(err) }),
         );
       }
@@ -338,4 +349,22 @@ async function waitListening(port: number, child: Child, signal: AbortSignal): P
     await new Promise((r) => setTimeout(r, 100));
   }
   return false;
+}
+
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }

@@ -31,7 +31,7 @@ const WAIT = {
 interface GateServer {
   gate: StartGate;
   asks: number;
-  started: Array<{ decisionId?: string; mode: StartMode; pid?: number }>;
+  started: Array<{ decisionId?: string }>;
   close(): Promise<void>;
 }
 
@@ -63,7 +63,7 @@ function gateServer(port: number, initial: StartMode): Promise<GateServer> {
         return send(res, 200, { data: state.gate });
       }
       if (req.url === '/v1/start/started' && req.method === 'POST') {
-        const s = JSON.parse(body) as { decisionId?: string; mode: StartMode; pid?: number };
+        const s = JSON.parse(body) as { decisionId?: string };
         state.started.push(s);
         // a decision is used once: the next start is a normal one
         state.gate = { mode: 'normal', reason: 'decision used', startedAt: new Date().toISOString(), ...(s.decisionId ? { startedDecisionId: s.decisionId } : {}) };
@@ -262,7 +262,7 @@ describe('LocalPlatform on the simulator', () => {
     // node0 left last (stop goes from the highest ordinal down): it bootstraps, the others join normally
     await putDecision(second.nodes[0]!, 'new-cluster', 'd-boot');
     await p2.waitForNode('node0', (s) => s.phase === 'running', WAIT.running, 'running after the decision');
-    assert.deepEqual(second.gates[0]!.started[0], { decisionId: 'd-boot', mode: 'new-cluster', pid: p2.nodeStatus('node0').searchdPid });
+    assert.deepEqual(second.gates[0]!.started, [{ decisionId: 'd-boot' }], 'node0 reported the start with the decision');
     assert.equal(p2.nodeStatus('node1').phase, 'holding', 'node1 still held while node0 starts');
     await putDecision(second.nodes[1]!, 'normal', 'd-1');
     await putDecision(second.nodes[2]!, 'normal', 'd-2');
