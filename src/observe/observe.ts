@@ -75,27 +75,23 @@ export interface ObserveClusterDeps extends Omit<ObserveNodeDeps, 'agent'> {
   agentFor?: (node: NodeRef) => AgentStateSource | undefined;
 }
 
-function aborted(signal: AbortSignal | undefined): Promise<never> | undefined {
-  if (signal === undefined) return undefined;
-  return new Promise((_, reject) => {
-    if (signal.aborted) reject(new Error('observation aborted'));
-    else signal.addEventListener('abort', () => reject(new Error('observation aborted')), { once: true });
-  });
-}
-
-/** Races `work` against a timeout and the abort signal. */
+/** Races `work` against a timeout and the abort signal (the listener is removed afterwards). */
 async function bounded<T>(work: Promise<T>, timeoutMs: number, what: string, signal?: AbortSignal): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
+  let onAbort: (() => void) | undefined;
+  const stop = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what} timed out after ${timeoutMs} ms`)), timeoutMs);
+    if (signal !== undefined) {
+      onAbort = () => reject(new Error('observation aborted'));
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    }
   });
-  const racers: Promise<T>[] = [work, timeout];
-  const abort = aborted(signal);
-  if (abort) racers.push(abort);
   try {
-    return await Promise.race(racers);
+    return await Promise.race([work, stop]);
   } finally {
     if (timer) clearTimeout(timer);
+    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
     work.catch(() => undefined);
   }
 }

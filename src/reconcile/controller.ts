@@ -1,0 +1,355 @@
+/**
+ * The controller (DESIGN.md section 3): wires the spec store, the platform, the work queue,
+ * observation and the status store, and runs one reconcile pass per key.
+ *
+ * Triggers: spec change (SpecSource.onChange), platform change, the resync timer (a pass asks for its
+ * next run: every resyncMs when Ready, every fastResyncMs while not), API request records
+ * (requestBootstrap), and operation events (the status store's operation events re-queue their key).
+ *
+ * Keys:
+ *   cluster/<name>        observe every node, reconcileCluster (formation, from src/reconcile/cluster.ts,
+ *                         injected), record last_committed per node while primary, keep the agents'
+ *                         declared tables current, and queue every table key once the cluster is formed
+ *   table/<name>/<table>  observe, planTables, applyTables, table status and conditions
+ */
+import { randomBytes } from 'node:crypto';
+import type { AgentClient } from '../agent/client.js';
+import type { DeclaredTables } from '../agent/protocol.js';
+import { managedTableNames } from '../domain/names.js';
+import type { LoadedSpec, SpecProblem, TableSpec } from '../domain/spec.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import { errorMessage, ValidationError } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import type { ManticorePools } from '../manticore/client.js';
+import { observeCluster } from '../observe/observe.js';
+import type { ClusterObservation } from '../observe/types.js';
+import type { NodeRef, Platform } from '../platform/types.js';
+import type { FileStatusStore } from '../status/store.js';
+import type { NodeStatusView, OperationRecord, RequestSink } from '../status/types.js';
+
+export { clusterKey };
+import type { MachineRuntime } from '../machines/runtime/machine-runtime.js';
+import { clusterKey, forcedBootstrapRequest, reconcileCluster, type ClusterReconcileContext, type ClusterReconcileResult } from './cluster.js';
+import { WorkQueue, type PassResult } from './queue.js';
+import { applyTables, membership, planTables, tableConditions, tableNodeViews } from './tables.js';
+
+export const DEFAULT_RESYNC_MS = 2_000;
+export const DEFAULT_FAST_RESYNC_MS = 500;
+export const DEFAULT_OBSERVE_TIMEOUT_MS = 3_000;
+
+/** What the controller needs of the spec store (src/spec). */
+export interface SpecSource {
+  specs(): LoadedSpec[];
+  problems(): SpecProblem[];
+  onChange(listener: () => void): () => void;
+}
+
+/** One cluster pass (src/reconcile/cluster.ts reconcileCluster; injectable for tests). */
+export type ClusterReconciler = (ctx: ClusterReconcileContext) => Promise<Pick<ClusterReconcileResult, 'formed' | 'ready' | 'requeueAfterMs'>>;
+
+export interface ControllerOptions {
+  clusterName: string;
+  platform: Platform;
+  specs: SpecSource;
+  status: FileStatusStore;
+  pools: ManticorePools;
+  /** the agent of a node (cached by the caller or here) */
+  agentFor: (node: NodeRef) => AgentClient;
+  /** persisted operation machines (`<data-dir>/machines/`) */
+  runtime: MachineRuntime;
+  /** Galera options for CREATE/JOIN CLUSTER (e.g. 'gmcast.listen_addr=tcp://127.0.0.1' on loopback) */
+  clusterOptions?: string;
+  /** default: reconcileCluster from src/reconcile/cluster.ts */
+  reconcileCluster?: ClusterReconciler;
+  logger: Logger;
+  clock?: Clock;
+  resyncMs?: number;
+  fastResyncMs?: number;
+  observeTimeoutMs?: number;
+  concurrency?: number;
+}
+
+export function tableKey(cluster: string, table: string): string {
+  return `table/${cluster}/${table}`;
+}
+
+/** Node views for the cluster status, from one observation. */
+export function nodeViews(observations: ClusterObservation, clusterName: string, recorded: Record<string, { seqno: number }>): NodeStatusView[] {
+  return observations.map((o) => {
+    const view: NodeStatusView = {
+      name: o.node.name,
+      ordinal: o.node.ordinal,
+      apiAddress: o.node.apiAddress,
+      reachable: o.searchd.ok,
+      tables: o.searchd.ok ? o.searchd.value.tables.map((t) => t.name) : [],
+      observedAt: new Date(o.at).toISOString(),
+    };
+    if (!o.searchd.ok) view.error = o.searchd.error;
+    const c = membership(o, clusterName);
+    if (c !== undefined) {
+      view.clusterStatus = c.status;
+      view.nodeState = c.nodeState;
+      if (c.stateUuid !== undefined) view.clusterUuid = c.stateUuid;
+      if (c.seqno !== undefined) view.seqno = c.seqno;
+    }
+    const rec = recorded[o.node.name];
+    if (rec !== undefined) view.recordedSeqno = rec.seqno;
+    if (o.agent.ok) {
+      const g = o.agent.value.grastate;
+      if (g.exists) {
+        view.grastate = {};
+        if (g.uuid !== undefined) view.grastate.uuid = g.uuid;
+        if (g.seqno !== undefined) view.grastate.seqno = g.seqno;
+        if (g.safeToBootstrap !== undefined) view.grastate.safeToBootstrap = g.safeToBootstrap;
+      }
+      const gate = o.agent.value.gate;
+      view.gate = { mode: gate.mode, reason: gate.reason };
+      if (gate.holdingSince !== undefined) view.gate.holdingSince = gate.holdingSince;
+    }
+    return view;
+  });
+}
+
+export class Controller implements RequestSink {
+  private readonly o: ControllerOptions;
+  private readonly clock: Clock;
+  private readonly queue: WorkQueue;
+  private readonly abort = new AbortController();
+  private readonly unsubscribe: (() => void)[] = [];
+  private readonly declared = new Map<string, string>();
+  private started = false;
+  private firstPassDone = false;
+  private lastReady = false;
+
+  constructor(options: ControllerOptions) {
+    this.o = options;
+    this.clock = options.clock ?? systemClock;
+    this.queue = new WorkQueue({
+      handler: (key) => this.reconcile(key),
+      clock: this.clock,
+      logger: options.logger,
+      concurrency: options.concurrency ?? 4,
+    });
+  }
+
+  get clusterName(): string {
+    return this.o.clusterName;
+  }
+
+  /** The controller has finished its first cluster pass (GET /api/status readiness). */
+  isReady(): boolean {
+    return this.firstPassDone;
+  }
+
+  /** The cluster was Ready (every node primary + synced) at the last pass. */
+  clusterReady(): boolean {
+    return this.lastReady;
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    const ck = clusterKey(this.o.clusterName);
+    this.unsubscribe.push(
+      this.o.specs.onChange(() => {
+        this.o.status.setSpecProblems(this.o.specs.problems());
+        this.queue.add(ck);
+        this.enqueueTables();
+      }),
+      this.o.platform.onChange(() => this.queue.add(ck)),
+      this.o.status.subscribe((event) => {
+        if (event.type === 'operation' && event.operation.state !== 'succeeded' && event.operation.state !== 'failed' && event.operation.state !== 'cancelled') {
+          this.queue.add(event.operation.key);
+        }
+      }),
+    );
+    this.o.status.setSpecProblems(this.o.specs.problems());
+    this.queue.add(ck);
+  }
+
+  /** Stops taking work and waits for passes in flight (their SQL is aborted at the next await). */
+  async stop(): Promise<void> {
+    for (const u of this.unsubscribe.splice(0)) u();
+    this.abort.abort();
+    await this.queue.shutdown();
+  }
+
+  /** Queues a key now (tests and the API use it to nudge a pass). */
+  enqueue(key: string): void {
+    this.queue.add(key);
+  }
+
+  whenIdle(): Promise<void> {
+    return this.queue.whenIdle();
+  }
+
+  async requestBootstrap(input: { node: string; force: boolean; requestedBy: string }): Promise<OperationRecord> {
+    if (input.force !== true) {
+      throw new ValidationError('force', 'a forced bootstrap makes this node\'s data win over every other node: send force: true to confirm');
+    }
+    const nodes = await this.o.platform.listNodes();
+    if (!nodes.some((n) => n.name === input.node)) {
+      throw new ValidationError('node', `no node named '${input.node}': use one of ${nodes.map((n) => n.name).join(', ') || '(none listed)'}`);
+    }
+    const op = forcedBootstrapRequest({ clusterName: this.o.clusterName, node: input.node, requestedBy: input.requestedBy, now: this.clock.now() });
+    this.o.status.upsertOperation(op);
+    this.o.logger.warn('forced bootstrap requested', { operationId: op.id, node: input.node, requestedBy: input.requestedBy });
+    this.queue.add(op.key);
+    return op;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private enqueueTables(): void {
+    for (const name of this.tableNames()) this.queue.add(tableKey(this.o.clusterName, name));
+  }
+
+  /** Every table the controller manages: in the specs, or retired but still known to the status store. */
+  private tableNames(): string[] {
+    const names = new Set(this.o.specs.specs().map((s) => s.spec.name));
+    for (const t of this.o.status.tables()) names.add(t.name);
+    return [...names].sort();
+  }
+
+  private async reconcile(key: string): Promise<PassResult> {
+    const reconcileId = randomBytes(4).toString('hex');
+    const started = Date.now();
+    const logger = this.o.logger.child({ reconcileId, key });
+    try {
+      const parts = key.split('/');
+      if (parts[0] === 'cluster' && parts[1] === this.o.clusterName) return await this.reconcileClusterKey(reconcileId, logger);
+      if (parts[0] === 'table' && parts[1] === this.o.clusterName && parts[2] !== undefined) {
+        return await this.reconcileTableKey(parts[2], logger);
+      }
+      logger.warn('unknown reconcile key, dropped');
+      return undefined;
+    } finally {
+      logger.debug('reconcile pass done', { durationMs: Date.now() - started });
+    }
+  }
+
+  private observeTimeout(): number {
+    return this.o.observeTimeoutMs ?? DEFAULT_OBSERVE_TIMEOUT_MS;
+  }
+
+  private async reconcileClusterKey(reconcileId: string, logger: Logger): Promise<PassResult> {
+    const nodes = await this.o.platform.listNodes();
+    const specs = this.o.specs.specs();
+    const observations = await observeCluster(nodes, {
+      pools: this.o.pools,
+      agentFor: (n) => this.o.agentFor(n),
+      managedTables: specs.map((s) => s.spec.name),
+      timeoutMs: this.observeTimeout(),
+      signal: this.abort.signal,
+      logger,
+    });
+    const ctx: ClusterReconcileContext = {
+      clusterName: this.o.clusterName,
+      observations,
+      pools: this.o.pools,
+      agentFor: (n) => this.o.agentFor(n),
+      status: this.o.status,
+      runtime: this.o.runtime,
+      logger,
+      now: () => this.clock.now(),
+      reconcileId,
+    };
+    if (this.o.clusterOptions !== undefined) ctx.clusterOptions = this.o.clusterOptions;
+    const outcome = await (this.o.reconcileCluster ?? reconcileCluster)(ctx);
+    await this.declareTables(nodes, specs, logger);
+    this.firstPassDone = true;
+    this.lastReady = outcome.ready;
+    if (outcome.formed) this.enqueueTables();
+    const resync = outcome.ready ? (this.o.resyncMs ?? DEFAULT_RESYNC_MS) : (this.o.fastResyncMs ?? DEFAULT_FAST_RESYNC_MS);
+    return { requeueAfterMs: Math.min(resync, outcome.requeueAfterMs ?? resync) };
+  }
+
+  /** Keeps every agent's declared tables (what /v1/ready checks) equal to the managed tables. */
+  private async declareTables(nodes: readonly NodeRef[], specs: readonly LoadedSpec[], logger: Logger): Promise<void> {
+    const slots = new Map(this.o.status.tables().map((t) => [t.name, t.activeSlot ?? 'a']));
+    const tables = specs
+      .flatMap((s) => {
+        const names = managedTableNames(s.spec.name);
+        return [names.distributed, names.delta, names.main[slots.get(s.spec.name) ?? 'a']];
+      })
+      .sort();
+    const value: DeclaredTables = { tables, cluster: this.o.clusterName };
+    const text = JSON.stringify(value);
+    await Promise.all(
+      nodes.map(async (n) => {
+        if (this.declared.get(n.name) === text) return;
+        try {
+          await this.o.agentFor(n).setDeclaredTables(value, { timeoutMs: this.observeTimeout(), signal: this.abort.signal });
+          this.declared.set(n.name, text);
+        } catch (err) {
+          logger.debug('declared tables not sent', { node: n.name, err: errorMessage(err) });
+        }
+      }),
+    );
+  }
+
+  private async reconcileTableKey(table: string, logger: Logger): Promise<PassResult> {
+    const loaded = this.o.specs.specs().find((s) => s.spec.name === table);
+    const known = this.o.status.table(table);
+    const retired: TableSpec | undefined = loaded === undefined ? known?.spec : undefined;
+    if (loaded === undefined && retired === undefined) return undefined;
+    if (retired !== undefined && retired.deletionPolicy !== 'delete') {
+      logger.info('table removed from the specs is kept (deletionPolicy retain)', { table });
+      this.o.status.removeTable(table);
+      return undefined;
+    }
+    const spec = loaded?.spec ?? (retired as TableSpec);
+    const names = managedTableNames(spec.name);
+    const nodes = await this.o.platform.listNodes();
+    const observations = await observeCluster(nodes, {
+      pools: this.o.pools,
+      agentFor: (n) => this.o.agentFor(n),
+      managedTables: [spec.name],
+      countTables: [names.delta, names.main.a, names.main.b],
+      describeTables: [names.delta],
+      timeoutMs: this.observeTimeout(),
+      signal: this.abort.signal,
+      logger,
+    });
+    const plan = planTables({
+      specs: loaded === undefined ? [] : [loaded],
+      retired: retired === undefined ? [] : [retired],
+      observations,
+      clusterName: this.o.clusterName,
+      nodes,
+    });
+    for (const b of plan.blocked) logger.info('table step waits', { table, node: b.node, guard: b.guard, reason: b.reason });
+    for (const g of plan.gaps) logger.warn('table convergence gap', { table, gap: g });
+    const results = plan.actions.length > 0 ? await applyTables(plan, { pools: this.o.pools, nodes, logger, signal: this.abort.signal }) : undefined;
+
+    if (retired !== undefined) {
+      const leftovers = observations.some((o) => o.searchd.ok && o.searchd.value.tables.some((t) => [names.distributed, names.delta, names.main.a, names.main.b].includes(t.name)));
+      const unreachable = observations.some((o) => !o.searchd.ok);
+      if (!leftovers && !unreachable) {
+        logger.info('table removed from every node (deletionPolicy delete)', { table });
+        this.o.status.removeTable(table);
+        return undefined;
+      }
+      return { requeueAfterMs: this.o.fastResyncMs ?? DEFAULT_FAST_RESYNC_MS };
+    }
+
+    const summary = plan.tables[table];
+    const activeSlot = summary?.activeSlot ?? 'a';
+    const view = {
+      name: table,
+      spec,
+      origin: loaded!.origin,
+      generation: loaded!.generation,
+      activeSlot,
+      nodes: tableNodeViews(spec, observations, this.o.clusterName, activeSlot),
+    };
+    this.o.status.setTable(view);
+    const conditionOptions: Parameters<typeof tableConditions>[2] = { problems: this.o.specs.problems(), generation: loaded!.generation };
+    if (results !== undefined) conditionOptions.results = results;
+    this.o.status.setConditions(`table/${table}`, tableConditions(plan, table, conditionOptions));
+    const failed = results?.filter((r) => !r.ok) ?? [];
+    if (failed.length > 0) throw new Error(`${failed.length} table action(s) failed: ${failed.map((f) => `${f.action.kind} on ${f.action.node}: ${f.error}`).join('; ')}`);
+    if (plan.actions.length > 0 || plan.blocked.length > 0) return { requeueAfterMs: this.o.fastResyncMs ?? DEFAULT_FAST_RESYNC_MS };
+    return undefined;
+  }
+}
