@@ -196,8 +196,7 @@ export function schemaMessages(errors: readonly ErrorObject[], doc: unknown): Po
         break;
       }
       case 'type': {
-        const check = VALUE_CHECKS[shape];
-        const custom = check?.(value);
+        const custom = shape === '/name' || shape === '/columns/*/name' ? VALUE_CHECKS[shape]?.(value) : undefined;
         out.push({ pointer: at, message: custom ?? typeMessage((err.params as { type: string | string[] }).type, value) });
         break;
       }
