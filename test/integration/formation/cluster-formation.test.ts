@@ -256,6 +256,31 @@ describe('cluster formation and self-healing on the simulator', { skip: haveAgen
     for (const n of nodes) assert.deepEqual(await ids(ctrl, n), [1, 2, 3, 4, 5, 6], `${n.name}: every row after the crash recovery`);
     assert.equal(ctrl.statements(/CREATE CLUSTER/).length, 0, 'no CREATE CLUSTER after the crash either');
 
+    // ---- scale up: a new fresh node joins and receives every table by SST
+    await p2.scale(4);
+    const four = await p2.listNodes();
+    const n3 = four[3] as NodeRef;
+    await p2.waitForNode(n3.name, (s) => s.phase === 'running', WAIT.running, 'the new node running');
+    const tScale = Date.now();
+    await ctrl.converge(p2, async (r) => isReady(r) && (await ids(ctrl, n3).catch(() => [])).length === 6, WAIT.form, 'node3 joined with every row');
+    const scaleMs = Date.now() - tScale;
+    await assertWorldReady(ctrl, four, uuid);
+    assert.deepEqual(await ids(ctrl, n3), [1, 2, 3, 4, 5, 6], 'node3 received the table');
+    assert.ok(ctrl.status.operations().some((o) => o.kind === 'cluster-join' && o.state === 'succeeded'), 'the join is in the history');
+    assert.deepEqual((await clusterOf(ctrl, n0))?.nodesSet.sort(), four.map((n) => n.apiAddress).sort(), 'nodes_set lists the new node');
+
+    // ---- scale down: the removed node leaves; nodes_set follows the membership
+    await p2.scale(3);
+    await ctrl.converge(
+      p2,
+      async (r) => isReady(r) && ((await clusterOf(ctrl, n0))?.nodesSet.length ?? 0) === 3,
+      WAIT.form,
+      'three members and nodes_set updated after the scale down',
+    );
+    await assertWorldReady(ctrl, nodes, uuid);
+    assert.deepEqual((await clusterOf(ctrl, n0))?.nodesSet.sort(), nodes.map((n) => n.apiAddress).sort());
+
+    t.diagnostic(`scale up: node3 joined with the rows: ${scaleMs} ms`);
     t.diagnostic(`fresh 3 nodes → Ready: ${freshMs} ms (including one controller crash)`);
     t.diagnostic(`node SIGKILLed → synced with the rows: ${rejoinMs} ms`);
     t.diagnostic(`clean full restart → Ready: ${cleanMs} ms`);
