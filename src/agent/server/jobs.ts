@@ -15,6 +15,11 @@ import { writeJsonAtomic } from './json-file.js';
 import { isProcessOf, killGroup } from './process.js';
 
 export const JOB_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$/;
+/** How often progress reports are written to the job's file (they are kept in memory at once). */
+export const PROGRESS_PERSIST_MS = 1_000;
+/** Why an aborted job stopped: a cancel request (state cancelled) or the agent stopping (state failed). */
+const CANCELLED = 'cancelled';
+export const AGENT_STOPPED = 'agent stopped while the job was running; start it again with a new id';
 /** How long a cancel request waits for the job to wind down before answering. */
 export const CANCEL_WAIT_MS = 10_000;
 
@@ -94,6 +99,10 @@ export function publicStatus(r: JobRecord): JobStatus {
   if (r.startedAt !== undefined) out.startedAt = r.startedAt;
   if (r.finishedAt !== undefined) out.finishedAt = r.finishedAt;
   return out;
+}
+
+function abortReason(signal: AbortSignal): string {
+  return typeof signal.reason === 'string' ? signal.reason : CANCELLED;
 }
 
 const ACTIVE: ReadonlySet<JobState> = new Set(['pending', 'running']);
@@ -213,6 +222,7 @@ export class JobManager {
     record.startedAt = this.now().toISOString();
     await this.persist(record);
     this.logger.info('agent job started', { jobId: record.id, kind: record.kind });
+    let lastProgressWrite = 0;
     const ctx: JobContext = {
       id: record.id,
       signal,
@@ -221,7 +231,12 @@ export class JobManager {
       report: (progress, message) => {
         if (progress !== undefined) record.progress = Math.max(0, Math.min(1, progress));
         record.message = message;
-        void this.persist(record);
+        // GET answers from memory; the file only needs to follow now and then (tools print progress often)
+        const now = Date.now();
+        if (now - lastProgressWrite >= PROGRESS_PERSIST_MS) {
+          lastProgressWrite = now;
+          void this.persist(record);
+        }
       },
       setChild: (child) => {
         if (child) record.child = child;
@@ -233,7 +248,8 @@ export class JobManager {
       if (signal.aborted) throw new Error('cancelled before it ran');
       const result = await kind.run(params, ctx);
       if (signal.aborted) {
-        record.state = 'cancelled';
+        record.state = abortReason(signal) === CANCELLED ? 'cancelled' : 'failed';
+        record.error = abortReason(signal);
         record.result = result;
       } else {
         record.state = 'succeeded';
@@ -241,9 +257,9 @@ export class JobManager {
         record.result = result;
       }
     } catch (err) {
-      record.state = signal.aborted ? 'cancelled' : 'failed';
+      record.state = signal.aborted && abortReason(signal) === CANCELLED ? 'cancelled' : 'failed';
       if (err instanceof JobFailure && err.result !== undefined) record.result = err.result;
-      record.error = signal.aborted ? 'cancelled' : errorMessage(err);
+      record.error = signal.aborted ? abortReason(signal) : errorMessage(err);
     }
     delete record.child;
     record.finishedAt = this.now().toISOString();
@@ -257,7 +273,7 @@ export class JobManager {
     if (!record) throw new AgentHttpError(404, 'NOT_FOUND', `no job '${id}'`);
     const run = this.running.get(id);
     if (run) {
-      run.controller.abort();
+      run.controller.abort(CANCELLED);
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([run.done, new Promise<void>((r) => (timer = setTimeout(r, waitMs)))]);
       clearTimeout(timer);
@@ -269,7 +285,7 @@ export class JobManager {
   async close(): Promise<void> {
     this.closed = true;
     const runs = [...this.running.values()];
-    for (const r of runs) r.controller.abort();
+    for (const r of runs) r.controller.abort(AGENT_STOPPED);
     await Promise.all(runs.map((r) => r.done));
     await Promise.all(this.writes.values());
   }

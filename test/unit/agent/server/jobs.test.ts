@@ -3,7 +3,7 @@ import { after, afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { JobFailure, JobManager, canonicalJson, type JobContext, type JobKind } from '../../../../src/agent/server/jobs.js';
+import { AGENT_STOPPED, JobFailure, JobManager, canonicalJson, type JobContext, type JobKind } from '../../../../src/agent/server/jobs.js';
 import { ValidationError } from '../../../../src/lib/errors.js';
 import { silentLogger } from '../../../../src/lib/logger.js';
 import type { JobStatus } from '../../../../src/agent/protocol.js';
@@ -115,6 +115,20 @@ describe('JobManager', () => {
     assert.equal((await jobs.cancel('c1')).state, 'cancelled');
     await assert.rejects(jobs.cancel('nope'), (e: { code: string }) => e.code === 'NOT_FOUND');
     await jobs.close();
+  });
+
+  test('stopping the agent fails its running jobs (not cancelled: nobody asked) and refuses new ones', async () => {
+    const d = dir();
+    const { kind } = waitKind();
+    const jobs = await JobManager.open({ dir: d, kinds: [kind], logger: silentLogger() });
+    await jobs.start({ id: 's1', kind: 'wait', params: {} });
+    await waitState(() => jobs.get('s1'), 'running');
+    await jobs.close();
+    const j = jobs.get('s1');
+    assert.equal(j?.state, 'failed');
+    assert.equal(j?.error, AGENT_STOPPED);
+    assert.equal(JSON.parse(readFileSync(path.join(d, 'jobs', 's1.json'), 'utf8')).state, 'failed');
+    await assert.rejects(jobs.start({ id: 's2', kind: 'wait', params: {} }), /shutting down/);
   });
 
   test('a job running when the agent stopped is failed ("agent restarted") by the next agent', async () => {
