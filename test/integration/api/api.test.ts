@@ -319,6 +319,43 @@ describe('POST /api/query', () => {
     assert.equal(r.json.data.results[0].error.kind, 'sql');
   });
 
+  test('a node that does not answer is a per-node connect error; the first-available mode moves past it', async () => {
+    const dead = { name: 'dead', ordinal: -1, mysql: { host: '127.0.0.1', port: 1 }, apiAddress: '127.0.0.1:2', agentUrl: 'http://127.0.0.1:3' };
+    fx.refs.push(dead);
+    try {
+      const all = await call('POST', '/api/query', { sql: 'SELECT COUNT(*) AS n FROM items', broadcast: true });
+      assert.equal(all.json.data.status, 'partial');
+      assert.deepEqual(
+        all.json.data.results.map((r: { node: string; ok: boolean; error?: { kind: string } }) => [r.node, r.ok, r.error?.kind]),
+        [
+          ['dead', false, 'connect'],
+          ['node0', true, undefined],
+          ['node1', true, undefined],
+        ],
+      );
+      const first = await call('POST', '/api/query', { sql: 'SELECT COUNT(*) AS n FROM items' });
+      assert.equal(first.json.data.status, 'ok');
+      assert.equal(first.json.data.attempts, 2);
+      assert.equal(first.json.data.results[0].node, 'node0');
+
+      const original = await call('POST', '/api/query', { query: 'SELECT COUNT(*) AS n FROM items', broadcast: true });
+      assert.equal(original.json.status, 'partial');
+    } finally {
+      fx.refs.splice(fx.refs.indexOf(dead), 1);
+    }
+  });
+
+  test('original body, no node answers: 503 with the original error', async () => {
+    const saved = fx.refs.splice(0, fx.refs.length, { name: 'dead', ordinal: 0, mysql: { host: '127.0.0.1', port: 1 }, apiAddress: '127.0.0.1:2', agentUrl: 'http://127.0.0.1:3' });
+    try {
+      const r = await call('POST', '/api/query', { query: 'SELECT 1' });
+      assert.equal(r.status, 503);
+      assert.deepEqual(r.json, { error: 'query failed on all replicas' });
+    } finally {
+      fx.refs.splice(0, fx.refs.length, ...saved);
+    }
+  });
+
   test('original body: single, broadcast (partial fixed) and bad replicaIndex', async () => {
     const single = await call('POST', '/api/query', { query: 'SELECT id FROM items ORDER BY id ASC', replicaIndex: 1 });
     assert.equal(single.status, 200);
