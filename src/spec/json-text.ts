@@ -37,6 +37,107 @@ function lineColumn(text: string, offset: number): { line: number; column: numbe
 }
 
 /**
+ * Offset of the first syntax error in `text` (JSON.parse on Node 20 does not always say where).
+ * A small recursive-descent scan; undefined when it finds no error.
+ */
+export function jsonErrorOffset(text: string): number | undefined {
+  let i = 0;
+  class Stop {
+    constructor(readonly at: number) {}
+  }
+  const ws = (): void => {
+    while (i < text.length && ' \t\n\r'.includes(text.charAt(i))) i++;
+  };
+  const fail = (): never => {
+    throw new Stop(i);
+  };
+  const str = (): void => {
+    if (text[i] !== '"') fail();
+    i++;
+    while (i < text.length && text[i] !== '"') {
+      const c = text.charCodeAt(i);
+      if (c < 0x20) fail();
+      if (text[i] === '\\') {
+        i++;
+        if (text[i] === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail();
+          i += 4;
+        } else if (!'"\\/bfnrt'.includes(text.charAt(i)) || i >= text.length) {
+          fail();
+        }
+      }
+      i++;
+    }
+    if (i >= text.length) fail();
+    i++;
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') {
+        i++;
+        return;
+      }
+      for (;;) {
+        ws();
+        str();
+        ws();
+        if (text[i] !== ':') fail();
+        i++;
+        value();
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === '}') {
+          i++;
+          return;
+        }
+        fail();
+      }
+    }
+    if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') {
+        i++;
+        return;
+      }
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === ']') {
+          i++;
+          return;
+        }
+        fail();
+      }
+    }
+    if (c === '"') return str();
+    const lit = /^(?:true|false|null|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)/.exec(text.slice(i));
+    if (lit === null) fail();
+    else i += lit[0].length;
+  };
+  try {
+    value();
+    ws();
+    if (i < text.length) fail();
+    return undefined;
+  } catch (err) {
+    if (err instanceof Stop) return err.at;
+    throw err;
+  }
+}
+
+/**
  * Parses the text of a spec file. Never throws: a syntax error becomes a problem with the line and
  * column where the parser stopped.
  */
@@ -50,9 +151,10 @@ export function parseJsonText(text: string, origin: SpecOrigin): { doc?: unknown
   } catch (err) {
     const raw = err instanceof Error ? err.message : String(err);
     const pos = /position (\d+)/.exec(raw);
+    const offset = pos?.[1] !== undefined ? Number(pos[1]) : jsonErrorOffset(body);
     let where = '';
-    if (pos?.[1] !== undefined) {
-      const { line, column } = lineColumn(body, Number(pos[1]));
+    if (offset !== undefined) {
+      const { line, column } = lineColumn(body, offset);
       where = ` at line ${line}, column ${column}`;
     }
     return {
