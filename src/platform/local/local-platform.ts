@@ -12,7 +12,7 @@ import { AppError, ValidationError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { repoRoot, type Binaries } from '../../sim/launcher.js';
 import type { NodeRef, Platform } from '../types.js';
-import { loadOrAllocatePorts, localNodeName } from './node-files.js';
+import { claimDataDir, loadOrAllocatePorts, localNodeName, releaseDataDir } from './node-files.js';
 import { DEFAULT_TIMINGS, NodeSupervisor, type NodeStatus, type SupervisorTimings } from './node-supervisor.js';
 
 export const MAX_LOCAL_NODES = 32;
@@ -85,6 +85,7 @@ export class LocalPlatform implements Platform {
     return this.serial(async () => {
       if (this.stopped) throw new AppError('PLATFORM_STOPPED', 'the local platform was stopped: create a new one to start again');
       if (this.started) return;
+      claimDataDir(this.o.dataDir);
       this.started = true;
       await this.grow(this.desired);
       this.emit();
@@ -98,6 +99,7 @@ export class LocalPlatform implements Platform {
       const all = [...this.supervisors].reverse();
       for (const s of all) await s.stopSearchd();
       await Promise.all(all.map((s) => s.stopAgent()));
+      if (this.started) releaseDataDir(this.o.dataDir);
     });
   }
 

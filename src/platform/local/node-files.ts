@@ -4,7 +4,7 @@
  * addresses), searchd's config, data, logs, the agent's data dir and log, and the pid files of the
  * supervised processes.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../../lib/errors.js';
 import { allocateNodePorts, nodeLayout, PORTS_PER_NODE, type NodeLayout, type NodePorts } from '../../sim/launcher.js';
@@ -102,4 +102,53 @@ export async function loadOrAllocatePorts(dataDir: string, ordinal: number): Pro
   throw new AppError('NO_FREE_PORTS', `no block of ${PORTS_PER_NODE} free loopback ports clear of the other nodes' was found for ${localNodeName(ordinal)}`, {
     retryable: true,
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// one platform per data dir
+
+const heldInThisProcess = new Set<string>();
+
+export function lockFile(dataDir: string): string {
+  return path.join(nodesRoot(dataDir), 'platform.lock');
+}
+
+function pidRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Claims the data dir for this platform: two platforms on one data dir would fight over the same
+ * nodes (and the second would stop the first's processes as leftovers). A lock left by a process
+ * that is gone (killed) is taken over.
+ */
+export function claimDataDir(dataDir: string): void {
+  const file = lockFile(dataDir);
+  if (heldInThisProcess.has(file)) {
+    throw new AppError('DATA_DIR_IN_USE', `${dataDir} is used by another local platform in this process: stop it first or use another data dir`);
+  }
+  mkdirSync(nodesRoot(dataDir), { recursive: true });
+  if (existsSync(file)) {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidRunning(pid)) {
+      throw new AppError('DATA_DIR_IN_USE', `${dataDir} is used by the local platform of process ${pid}: stop that process first or use another --data-dir`);
+    }
+  }
+  writeFileSync(file, `${process.pid}\n`);
+  heldInThisProcess.add(file);
+}
+
+export function releaseDataDir(dataDir: string): void {
+  const file = lockFile(dataDir);
+  if (!heldInThisProcess.delete(file)) return;
+  try {
+    if (Number(readFileSync(file, 'utf8').trim()) === process.pid) rmSync(file, { force: true });
+  } catch {
+    // already gone
+  }
 }

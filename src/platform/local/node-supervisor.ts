@@ -158,7 +158,7 @@ export class NodeSupervisor {
       }
     }
     const agentPid = readPid(this.files.agentPid);
-    if (agentPid !== undefined && pidAlive(agentPid) && pidCommandLine(agentPid).includes('agent')) {
+    if (agentPid !== undefined && pidAlive(agentPid) && pidCommandLine(agentPid).includes(this.files.agentDataDir)) {
       this.log.warn('local node found an agent left running by an earlier run; stopping it', { pid: agentPid });
       process.kill(agentPid, 'SIGTERM');
       if (!(await waitPidGone(agentPid, this.o.timings.killGraceMs))) {

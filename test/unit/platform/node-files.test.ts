@@ -1,9 +1,10 @@
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadOrAllocatePorts, localNodeFiles, persistedPorts } from '../../../src/platform/local/node-files.js';
+import { claimDataDir, loadOrAllocatePorts, localNodeFiles, lockFile, persistedPorts, releaseDataDir } from '../../../src/platform/local/node-files.js';
+import { AppError } from '../../../src/lib/errors.js';
 import { backoffDelay, DEFAULT_TIMINGS } from '../../../src/platform/local/node-supervisor.js';
 
 const dirs: string[] = [];
@@ -50,5 +51,26 @@ describe('restart backoff', () => {
       [1, 2, 3, 4, 5, 6, 7, 8].map((n) => backoffDelay(n, t)),
       [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000],
     );
+  });
+});
+
+describe('one local platform per data dir', () => {
+  test('a second claim in this process, or a claim while another live process holds it, is refused; a dead holder is taken over', () => {
+    const dataDir = tmp();
+    claimDataDir(dataDir);
+    assert.throws(() => claimDataDir(dataDir), /is used by another local platform in this process/);
+    releaseDataDir(dataDir);
+    assert.equal(existsSync(lockFile(dataDir)), false, 'released: the lock file is gone');
+
+    writeFileSync(lockFile(dataDir), `${process.ppid}\n`);
+    assert.throws(
+      () => claimDataDir(dataDir),
+      (err: unknown) => err instanceof AppError && err.code === 'DATA_DIR_IN_USE' && err.message.includes(`process ${process.ppid}: stop that process first`),
+    );
+
+    writeFileSync(lockFile(dataDir), '4194301\n'); // above Linux's pid_max: never a live process
+    claimDataDir(dataDir);
+    assert.equal(readFileSync(lockFile(dataDir), 'utf8').trim(), String(process.pid));
+    releaseDataDir(dataDir);
   });
 });
