@@ -110,7 +110,7 @@ export class SpecStore {
     return this.current.get(name);
   }
 
-  /** Every problem of every source, sorted by source and pointer. */
+  /** Every problem of every source: TABLES_CONFIG first, then files by name, each in document order. */
   problems(): SpecProblem[] {
     return this.currentProblems.slice();
   }
@@ -313,12 +313,15 @@ export class SpecStore {
       ...heldProblems,
     ];
     const seen = new Set<string>();
-    const unique = problems.filter((p) => {
-      const k = problemKey(p);
-      if (seen.has(k)) return false;
-      seen.add(k);
-      return true;
-    });
+    const unique = problems
+      .filter((p) => {
+        const k = problemKey(p);
+        if (seen.has(k)) return false;
+        seen.add(k);
+        return true;
+      })
+      // stable: the problems of one source keep their order
+      .sort((a, b) => a.origin.kind.localeCompare(b.origin.kind) || a.origin.ref.localeCompare(b.origin.ref));
     change.problemsChanged = canonical(unique.map(problemKey).sort()) !== canonical(this.currentProblems.map(problemKey).sort());
 
     this.current = next;
