@@ -174,7 +174,9 @@ export async function observeNode(node: NodeRef, deps: ObserveNodeDeps): Promise
     observed(() => observeSearchd(node, deps, timeoutMs)),
     agent === undefined
       ? Promise.resolve<Observed<NodeDiskState>>({ ok: false, error: 'no agent configured for this node' })
-      : observed(() => bounded(agent.state({ signal: deps.signal, timeoutMs }), timeoutMs + 200, 'agent state', deps.signal)),
+      : // the long-lived pass signal is not handed to the client (each request would add a listener to it);
+      // bounded() enforces both the timeout and the abort
+      observed(() => bounded(agent.state({ timeoutMs }), timeoutMs + 200, 'agent state', deps.signal)),
   ]);
   const at = now();
   return { node, at, durationMs: at - started, searchd, agent: agentState };

@@ -13,6 +13,7 @@
  *   table/<name>/<table>  observe, planTables, applyTables, table status and conditions
  */
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { AgentClient } from '../agent/client.js';
 import type { DeclaredTables } from '../agent/protocol.js';
 import { managedTableNames } from '../domain/names.js';
@@ -124,6 +125,8 @@ export class Controller implements RequestSink {
   constructor(options: ControllerOptions) {
     this.o = options;
     this.clock = options.clock ?? systemClock;
+    // every concurrent observation query listens to this one signal for the length of the query
+    setMaxListeners(1_000, this.abort.signal);
     this.queue = new WorkQueue({
       handler: (key) => this.reconcile(key),
       clock: this.clock,
@@ -279,7 +282,7 @@ export class Controller implements RequestSink {
       nodes.map(async (n) => {
         if (this.declared.get(n.name) === text) return;
         try {
-          await this.o.agentFor(n).setDeclaredTables(value, { timeoutMs: this.observeTimeout(), signal: this.abort.signal });
+          await this.o.agentFor(n).setDeclaredTables(value, { timeoutMs: this.observeTimeout() });
           this.declared.set(n.name, text);
         } catch (err) {
           logger.debug('declared tables not sent', { node: n.name, err: errorMessage(err) });
