@@ -244,17 +244,25 @@ export interface SourceChoice {
   reason: string;
 }
 
-/** Highest position; ties to safe_to_bootstrap, then the lowest ordinal. Candidates must have positions. */
+/**
+ * Highest position; ties to a running member (its live position is exact and it needs no restart),
+ * then to safe_to_bootstrap, then to the lowest ordinal. Candidates must have positions.
+ */
 export function decideRecoverySource(candidates: readonly NodeFacts[]): SourceChoice | undefined {
+  const live = (f: NodeFacts) => Number(f.positionSource === 'live');
   const ranked = candidates
     .filter((c) => c.position !== undefined)
-    .sort((a, b) => (b.position ?? -1) - (a.position ?? -1) || Number(b.safeToBootstrap) - Number(a.safeToBootstrap) || a.ordinal - b.ordinal);
+    .sort(
+      (a, b) =>
+        (b.position ?? -1) - (a.position ?? -1) || live(b) - live(a) || Number(b.safeToBootstrap) - Number(a.safeToBootstrap) || a.ordinal - b.ordinal,
+    );
   const best = ranked[0];
   if (!best) return undefined;
   const positions = ranked.map((c) => `${c.name}=${c.position} (${c.positionSource})`).join(', ');
   const tied = ranked.filter((c) => c.position === best.position);
   let why: string;
   if (tied.length === 1) why = `${best.name} has the highest position`;
+  else if (best.positionSource === 'live' && tied.filter((t) => t.positionSource === 'live').length === 1) why = `${best.name} ties on the highest position and still runs`;
   else if (best.safeToBootstrap && tied.filter((t) => t.safeToBootstrap).length === 1) why = `${best.name} ties on the highest position and is the one marked safe_to_bootstrap`;
   else why = `${tied.map((t) => t.name).join(', ')} tie on the highest position; ${best.name} has the lowest ordinal`;
   return { source: best, reason: `${why} (${positions})` };

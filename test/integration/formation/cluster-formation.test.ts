@@ -22,7 +22,7 @@ import { parseClusterStatus } from '../../../src/manticore/parse.js';
 import { observeCluster } from '../../../src/observe/observe.js';
 import { LocalPlatform } from '../../../src/platform/local/local-platform.js';
 import type { NodeRef } from '../../../src/platform/types.js';
-import { reconcileCluster, type ClusterReconcileResult } from '../../../src/reconcile/cluster.js';
+import { forcedBootstrapRequest, reconcileCluster, type ClusterReconcileResult } from '../../../src/reconcile/cluster.js';
 import { LOOPBACK_OPTIONS, repoRoot, resolveBinaries, timeoutMs } from '../../../src/sim/launcher.js';
 import { FileStatusStore } from '../../../src/status/store.js';
 
@@ -286,5 +286,68 @@ describe('cluster formation and self-healing on the simulator', { skip: haveAgen
     t.diagnostic(`clean full restart → Ready: ${cleanMs} ms`);
     t.diagnostic(`full crash (all holding) → Ready: ${crashMs} ms`);
     await p2.stop();
+  });
+
+  test('two of three SIGKILLed → pc.bootstrap on the survivor; a full crash with no recorded positions waits for a forced bootstrap', async (t) => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'mco-formation2-'));
+    dirs.push(root);
+    const nodesDir = path.join(root, 'nodes');
+    let ctrl = new TestController(path.join(root, 'controller'));
+    const p = newPlatform(nodesDir);
+    await p.start();
+    const nodes = await p.listNodes();
+    const [n0, n1, n2] = nodes as [NodeRef, NodeRef, NodeRef];
+    await ctrl.converge(p, isReady, WAIT.form, 'the fresh cluster Ready');
+    const uuid = await assertWorldReady(ctrl, nodes);
+    await sql(ctrl, n0, 'CREATE TABLE t (title text)');
+    await sql(ctrl, n0, `ALTER CLUSTER ${CLUSTER} ADD t`);
+    await sql(ctrl, n0, "INSERT INTO c:t (id, title) VALUES (1, 'one'), (2, 'two')");
+    const live = (await clusterOf(ctrl, n0))?.lastCommitted;
+    await ctrl.converge(p, () => Object.values(ctrl.status.recordedSeqnos()).every((s) => s.seqno === live), WAIT.form, 'the last seqnos recorded');
+
+    // ---- two of three SIGKILLed: they hold at the gate; the survivor loses quorum
+    p.killNode('node0', 'SIGKILL');
+    p.killNode('node1', 'SIGKILL');
+    for (const n of [n0, n1]) await p.waitForNode(n.name, (s) => s.phase === 'holding', WAIT.running, 'holding after the crash');
+    const deadline = Date.now() + timeoutMs('evict') * 2;
+    while ((await clusterOf(ctrl, n2))?.status !== 'non-primary') {
+      assert.ok(Date.now() < deadline, 'the survivor turns non-primary');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const tPc = Date.now();
+    await ctrl.converge(p, (r) => r.operationId !== undefined, WAIT.restart, 'a recovery operation to start');
+    const pcOp = ctrl.status.operations().find((o) => o.kind === 'full-stop-recovery' && o.state === 'running');
+    assert.match(pcOp?.steps[0]?.message ?? '', /pc\.bootstrap' = 1 on node2/);
+    await ctrl.converge(p, isReady, WAIT.restart, 'the cluster back after pc.bootstrap');
+    const pcMs = Date.now() - tPc;
+    await assertWorldReady(ctrl, nodes, uuid);
+    for (const n of nodes) assert.deepEqual(await ids(ctrl, n), [1, 2], `${n.name}: every row after pc.bootstrap`);
+
+    // ---- full crash, and a controller that lost its recorded positions: RecoveryPending, nobody starts
+    for (const n of nodes) p.killNode(n.name, 'SIGKILL');
+    for (const n of nodes) await p.waitForNode(n.name, (s) => s.phase === 'holding', WAIT.running, 'holding after the full crash');
+    ctrl = new TestController(path.join(root, 'controller-new'));
+    const pending = await ctrl.converge(p, (r) => r.decision.kind === 'ambiguous', WAIT.restart, 'an ambiguous decision');
+    assert.match(pending.decision.reason, /node0, node1, node2/);
+    for (let i = 0; i < 3; i++) await ctrl.pass(p);
+    const cond = ctrl.status.cluster().conditions.find((c) => c.type === 'RecoveryPending');
+    assert.equal(cond?.status, 'True');
+    for (const n of nodes) assert.equal(p.nodeStatus(n.name).phase, 'holding', `${n.name} still holds while the choice is ambiguous`);
+
+    // ---- an audited forced bootstrap names node1
+    ctrl.status.upsertOperation(forcedBootstrapRequest({ clusterName: CLUSTER, node: 'node1', requestedBy: 'test', now: Date.now(), id: 'forced-1' }));
+    const tForced = Date.now();
+    await ctrl.converge(p, isReady, WAIT.restart, 'the cluster back after the forced bootstrap');
+    const forcedMs = Date.now() - tForced;
+    const op = ctrl.status.operation('forced-1');
+    assert.equal(op?.state, 'succeeded', JSON.stringify(op));
+    assert.equal(op?.requestedBy, 'test');
+    await assertWorldReady(ctrl, nodes, uuid);
+    for (const n of nodes) assert.deepEqual(await ids(ctrl, n), [1, 2], `${n.name}: every row after the forced bootstrap`);
+    assert.equal(ctrl.statements(/CREATE CLUSTER/).length, 0);
+
+    t.diagnostic(`2 of 3 SIGKILLed, survivor non-primary → Ready: ${pcMs} ms`);
+    t.diagnostic(`forced bootstrap request → Ready: ${forcedMs} ms`);
+    await p.stop();
   });
 });

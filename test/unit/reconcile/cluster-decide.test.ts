@@ -154,6 +154,16 @@ describe('decideFormation', () => {
     assert.equal(d.mode, 'pc-bootstrap');
   });
 
+  it('a non-primary survivor wins a tie with recorded positions (no restart, exact position)', () => {
+    const d = decide([held(0, { uuid: UUID, seqno: -1 }), held(1, { uuid: UUID, seqno: -1 }), member(2, { status: 'non-primary', seqno: 20, view: [2] })], {
+      recorded: { node0: { uuid: UUID, seqno: 20 }, node1: { uuid: UUID, seqno: 20 }, node2: { uuid: UUID, seqno: 20 } },
+    });
+    assert.ok(d.kind === 'recover');
+    assert.equal(d.source, 'node2');
+    assert.equal(d.mode, 'pc-bootstrap');
+    assert.match(d.reason, /still runs/);
+  });
+
   it('every node dropped the cluster (started plainly): ambiguous unless forced, then create-from-local', () => {
     const dropped = { grastate: { uuid: UUID, seqno: -1 } };
     const recorded = { node0: { uuid: UUID, seqno: 5 }, node1: { uuid: UUID, seqno: 6 }, node2: { uuid: UUID, seqno: 5 } };
