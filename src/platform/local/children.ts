@@ -21,8 +21,10 @@ function installExitHook(): void {
   exitHookInstalled = true;
   process.once('exit', () => {
     for (const [child, signal] of live) {
+      if (child.pid === undefined) continue;
       try {
-        child.kill(signal);
+        // the child leads its own process group: the signal reaches what it started too
+        process.kill(-child.pid, signal);
       } catch {
         // already gone
       }
@@ -38,7 +40,7 @@ export interface SpawnOptions {
   logFile: string;
   /** the child's pid is written here while it runs */
   pidFile?: string;
-  /** what the parent's exit sends it: SIGTERM lets searchd save, SIGKILL for the rest */
+  /** what the parent's exit sends its process group (SIGTERM: searchd saves, the agent cancels its jobs) */
   onParentExit: NodeJS.Signals;
 }
 

@@ -194,7 +194,7 @@ export class NodeSupervisor {
     });
     while (!this.stopping) {
       const env = this.childEnv(launch.env);
-      const child = new Child({ bin: script, args: launch.args, env, logFile: this.files.agentLog, pidFile: this.files.agentPid, onParentExit: 'SIGKILL' });
+      const child = new Child({ bin: script, args: launch.args, env, logFile: this.files.agentLog, pidFile: this.files.agentPid, onParentExit: 'SIGTERM' });
       this.agent = child;
       this.log.info('local agent started', { pid: child.pid, url: this.ref.agentUrl });
       const exit = await child.exited;
