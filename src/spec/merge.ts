@@ -76,7 +76,7 @@ export function mergeContributions(contributions: readonly TableContribution[]):
       for (const c of paths) {
         report(
           c,
-          `table '${table}' has no columns anywhere: TABLES_CONFIG only names its import file; add a spec file with its name and columns (e.g. ${table}.json) or an original-format schema entry for '${table}' to the spec directory`,
+          `table '${table}' has no columns anywhere: TABLES_CONFIG only names its import file; add a spec file with its name and columns (e.g. ${table}.json) or an original-format schema entry for '${table}' to the spec directory, or fix the one that declares it`,
         );
       }
       unresolved.add(table);

@@ -9,6 +9,8 @@ import { SpecStore, type SpecChange } from '../../../src/spec/loader.js';
 const WATCH_PICKUP_TIMEOUT_MS = 5000;
 /** How long the periodic-rescan fallback may take (rescanMs is 200 in that test). */
 const RESCAN_PICKUP_TIMEOUT_MS = 5000;
+/** After close(): longer than the debounce (150 ms) plus a scan, so a leftover watcher would have acted. */
+const AFTER_CLOSE_QUIET_MS = 400;
 
 const FIXTURES = new URL('../../../../test/fixtures/specs/', import.meta.url);
 
@@ -227,7 +229,7 @@ describe('SpecStore.watch', () => {
     s.onChange((c) => events.push(c));
     write('late.json', spec('late'));
     // give a watcher, if one were left, its debounce and more; then check nothing was loaded
-    await new Promise((r) => setTimeout(r, 400));
+    await new Promise((r) => setTimeout(r, AFTER_CLOSE_QUIET_MS));
     assert.equal(s.get('late'), undefined);
     assert.deepEqual(events, []);
   });
