@@ -29,7 +29,7 @@ export const CONTROLLER_SETTINGS = {
     'controller',
     'listen',
     ['ORCHESTRATOR_LISTEN', 'LISTEN_ADDR'],
-    '127.0.0.1:8080',
+    '`127.0.0.1:8080`',
     "API listen address `host:port`; `:8080` listens on every interface (the original's form)",
   ),
   host: s('controller', 'host', ['ORCHESTRATOR_HOST'], '(host of the listen address)', 'API listen host; overrides the host of the listen address', '--host'),
