@@ -156,3 +156,32 @@ test('a table removed from the specs is kept with deletionPolicy retain', { time
     assert.equal(parseCount(await sql(n).query(selectCount('items'))), 7);
   }
 });
+
+test('stopped and started again with the same data dir: the same cluster (uuid) and the same rows', { timeout: WAIT_FORMED_MS + timeoutMs('stop') * 3 + 60_000 }, async () => {
+  const uuidOf = async (n: NodeRef) => parseClusterStatus(await sql(n).query(showAllClusterStatus()), CLUSTER)?.stateUuid;
+  const before = await uuidOf(nodes[0]!);
+  assert.ok(before);
+  const config = stack.config;
+  await stack.stop();
+  const started = Date.now();
+  stack = await startStack({ config, token: TOKEN, env: process.env, logger: silentLogger(), controller: { resyncMs: 1_000, fastResyncMs: 300 } });
+  nodes = await stack.platform.listNodes();
+  await waitFor(
+    async () => {
+      for (const n of nodes) {
+        const c = parseClusterStatus(await sql(n).query(showAllClusterStatus()), CLUSTER);
+        if (c?.status !== 'primary' || c.nodeState !== 'synced' || c.size !== 3) return false;
+      }
+      return true;
+    },
+    'form',
+    'every node primary + synced again after the restart',
+    { factor: WAIT_FORMED_MS / timeoutMs('form') },
+  );
+  process.stderr.write(`# restart of the whole stack to every node synced: ${Date.now() - started} ms\n`);
+  for (const n of nodes) {
+    assert.equal(await uuidOf(n), before, `${n.name}: same cluster uuid`);
+    assert.equal(parseCount(await sql(n).query(selectCount('items_delta'))), 7, `${n.name}: the 7 rows`);
+    assert.equal(parseCount(await sql(n).query(selectCount('items'))), 7, `${n.name}: the 7 rows through the distributed table`);
+  }
+});
