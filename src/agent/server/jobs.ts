@@ -5,7 +5,7 @@
  * running when the agent stopped is marked failed ("agent restarted") and its leftover process group,
  * if still alive, is terminated.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { JobRequest, JobState, JobStatus } from '../protocol.js';
 import { ValidationError, errorMessage } from '../../lib/errors.js';
@@ -15,6 +15,8 @@ import { writeJsonAtomic } from './json-file.js';
 import { isProcessOf, killGroup } from './process.js';
 
 export const JOB_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$/;
+/** Finished jobs are forgotten (record and work dir removed) this long after they finished. */
+export const DEFAULT_JOB_RETENTION_MS = 7 * 24 * 3600_000;
 /** How often progress reports are written to the job's file (they are kept in memory at once). */
 export const PROGRESS_PERSIST_MS = 1_000;
 /** Why an aborted job stopped: a cancel request (state cancelled) or the agent stopping (state failed). */
@@ -117,6 +119,8 @@ export interface JobManagerOptions {
   kinds: readonly JobKind<never>[] | readonly JobKind[];
   logger: Logger;
   now?: () => Date;
+  /** default DEFAULT_JOB_RETENTION_MS */
+  retentionMs?: number;
 }
 
 export class JobManager {
@@ -126,18 +130,21 @@ export class JobManager {
   private readonly writes = new Map<string, Promise<void>>();
   private readonly logger: Logger;
   private readonly now: () => Date;
+  private readonly retentionMs: number;
   private closed = false;
 
   private constructor(private readonly dir: string, options: JobManagerOptions) {
     for (const k of options.kinds as readonly JobKind[]) this.kinds.set(k.name, k);
     this.logger = options.logger;
     this.now = options.now ?? (() => new Date());
+    this.retentionMs = options.retentionMs ?? DEFAULT_JOB_RETENTION_MS;
   }
 
   /** Loads the records; jobs left pending/running by a previous agent become failed. */
   static async open(options: JobManagerOptions): Promise<JobManager> {
     const m = new JobManager(path.join(options.dir, 'jobs'), options);
     await m.load();
+    await m.prune();
     return m;
   }
 
@@ -180,6 +187,27 @@ export class JobManager {
     }
   }
 
+  /** Removes finished jobs older than the retention (their records and work dirs). */
+  async prune(): Promise<string[]> {
+    const cutoff = this.now().getTime() - this.retentionMs;
+    const removed: string[] = [];
+    for (const r of [...this.records.values()]) {
+      if (ACTIVE.has(r.state) || r.finishedAt === undefined || Date.parse(r.finishedAt) > cutoff) continue;
+      this.records.delete(r.id);
+      await (this.writes.get(r.id) ?? Promise.resolve());
+      this.writes.delete(r.id);
+      await rm(this.fileOf(r.id), { force: true });
+      await rm(this.workDirOf(r.id), { recursive: true, force: true });
+      removed.push(r.id);
+    }
+    if (removed.length > 0) this.logger.info('agent jobs pruned', { count: removed.length });
+    return removed;
+  }
+
+  private workDirOf(id: string): string {
+    return path.join(this.dir, '..', 'work', id);
+  }
+
   list(): JobStatus[] {
     return [...this.records.values()].sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0)).map(publicStatus);
   }
@@ -196,6 +224,7 @@ export class JobManager {
   async start(body: unknown): Promise<{ job: JobStatus; created: boolean }> {
     if (this.closed) throw new AgentHttpError(503, 'INTERNAL', 'agent is shutting down; retry against the restarted agent');
     const req = validateJobRequest(body, this.kindNames);
+    await this.prune();
     const existing = this.records.get(req.id);
     if (existing) {
       if (existing.kind !== req.kind || canonicalJson(existing.params) !== canonicalJson(req.params)) {
@@ -217,7 +246,7 @@ export class JobManager {
   }
 
   private async execute(record: JobRecord, kind: JobKind, params: unknown, signal: AbortSignal): Promise<void> {
-    const workDir = path.join(this.dir, '..', 'work', record.id);
+    const workDir = this.workDirOf(record.id);
     record.state = 'running';
     record.startedAt = this.now().toISOString();
     await this.persist(record);
@@ -244,26 +273,37 @@ export class JobManager {
         void this.persist(record);
       },
     };
+    // the outcome is built on a copy and written to disk before GET shows it, so a job reported
+    // finished is finished on disk too (a crash in between leaves it running → failed on restart)
+    const final: JobRecord = { ...record };
     try {
       if (signal.aborted) throw new Error('cancelled before it ran');
       const result = await kind.run(params, ctx);
+      final.progress = record.progress;
+      final.message = record.message;
       if (signal.aborted) {
-        record.state = abortReason(signal) === CANCELLED ? 'cancelled' : 'failed';
-        record.error = abortReason(signal);
-        record.result = result;
+        final.state = abortReason(signal) === CANCELLED ? 'cancelled' : 'failed';
+        final.error = abortReason(signal);
+        final.result = result;
       } else {
-        record.state = 'succeeded';
-        record.progress = 1;
-        record.result = result;
+        final.state = 'succeeded';
+        final.progress = 1;
+        final.result = result;
       }
     } catch (err) {
-      record.state = signal.aborted && abortReason(signal) === CANCELLED ? 'cancelled' : 'failed';
-      if (err instanceof JobFailure && err.result !== undefined) record.result = err.result;
-      record.error = signal.aborted ? abortReason(signal) : errorMessage(err);
+      final.progress = record.progress;
+      final.message = record.message;
+      final.state = signal.aborted && abortReason(signal) === CANCELLED ? 'cancelled' : 'failed';
+      if (err instanceof JobFailure && err.result !== undefined) final.result = err.result;
+      final.error = signal.aborted ? abortReason(signal) : errorMessage(err);
     }
-    delete record.child;
-    record.finishedAt = this.now().toISOString();
-    await this.persist(record);
+    if (final.progress === undefined) delete final.progress;
+    if (final.message === undefined) delete final.message;
+    delete final.child;
+    final.finishedAt = this.now().toISOString();
+    await this.persist(final);
+    for (const key of Object.keys(record) as (keyof JobRecord)[]) if (!(key in final)) delete record[key];
+    Object.assign(record, final);
     this.logger.info('agent job finished', { jobId: record.id, kind: record.kind, state: record.state, err: record.error });
   }
 

@@ -117,6 +117,25 @@ describe('JobManager', () => {
     await jobs.close();
   });
 
+  test('finished jobs older than the retention are forgotten, with their files', async () => {
+    const d = dir();
+    const { kind, release } = waitKind();
+    let now = new Date('2026-01-01T00:00:00Z');
+    const jobs = await JobManager.open({ dir: d, kinds: [kind], logger: silentLogger(), now: () => now, retentionMs: 60_000 });
+    await jobs.start({ id: 'old', kind: 'wait', params: {} });
+    await waitState(() => jobs.get('old'), 'running', (j) => j.message !== undefined);
+    release('old');
+    await waitState(() => jobs.get('old'), 'succeeded');
+    now = new Date('2026-01-01T00:00:30Z');
+    assert.deepEqual(await jobs.prune(), [], 'not yet');
+    now = new Date('2026-01-01T00:02:00Z');
+    await jobs.start({ id: 'new', kind: 'wait', params: {} });
+    assert.equal(jobs.get('old'), undefined);
+    assert.equal(existsSync(path.join(d, 'jobs', 'old.json')), false);
+    assert.ok(jobs.get('new'));
+    await jobs.close();
+  });
+
   test('stopping the agent fails its running jobs (not cancelled: nobody asked) and refuses new ones', async () => {
     const d = dir();
     const { kind } = waitKind();
