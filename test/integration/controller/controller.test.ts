@@ -13,6 +13,7 @@ import { loadControllerConfig } from '../../../src/config/controller.js';
 import { createLogger, silentLogger } from '../../../src/lib/logger.js';
 import { parseClusterStatus, parseCount, parseDistributedDefinition, parseShowCreateTable, parseShowTables } from '../../../src/manticore/parse.js';
 import { insert, selectCount, showAllClusterStatus, showCreateTable, showTables } from '../../../src/manticore/sql.js';
+import type { LocalPlatform } from '../../../src/platform/local/local-platform.js';
 import type { NodeRef } from '../../../src/platform/types.js';
 import { timeoutMs, waitFor } from '../../../src/sim/launcher.js';
 
@@ -143,6 +144,47 @@ test('a changed haStrategy is reconciled on every node', { timeout: 60_000 }, as
   );
 });
 
+test('scale up: the new node gets every table and enters every mirror list; scale down: it leaves them', { timeout: WAIT_FORMED_MS * 2 + 60_000 }, async () => {
+  const platform = stack.platform as LocalPlatform;
+  const mirrorsEverywhere = async (want: NodeRef[]) => {
+    const apis = want.map((n) => n.apiAddress).sort();
+    for (const n of want) {
+      const def = await distributedOn(n);
+      if (def.agents.length !== 2 || def.agents.some((a) => JSON.stringify([...a.mirrors].sort()) !== JSON.stringify(apis))) return false;
+    }
+    return true;
+  };
+  await platform.scale(4);
+  const four = await stack.platform.listNodes();
+  assert.equal(four.length, 4);
+  await waitFor(
+    async () => {
+      for (const n of four) {
+        const c = parseClusterStatus(await sql(n).query(showAllClusterStatus()), CLUSTER);
+        if (c?.status !== 'primary' || c.nodeState !== 'synced' || c.size !== 4) return false;
+        const t = await tablesOn(n);
+        if (t.get('items') !== 'distributed' || t.get('items_main_a') !== 'rt' || t.get('items_delta') !== 'rt') return false;
+      }
+      return mirrorsEverywhere(four);
+    },
+    'form',
+    'node3 synced with every table, and 4 mirrors in every distributed table',
+    { factor: WAIT_FORMED_MS / timeoutMs('form') },
+  );
+  for (const n of four) assert.equal(parseCount(await sql(n).query(selectCount('items'))), 7, `count on ${n.name} with 4 nodes`);
+
+  await platform.scale(3);
+  const three = await stack.platform.listNodes();
+  assert.deepEqual(
+    three.map((n) => n.name),
+    nodes.map((n) => n.name),
+  );
+  await waitFor(() => mirrorsEverywhere(three), 'form', 'the removed node gone from every mirror list', { factor: WAIT_FORMED_MS / timeoutMs('form') });
+  for (const n of three) {
+    for (let i = 0; i < 5; i++) assert.equal(parseCount(await sql(n).query(selectCount('items'))), 7, `count on ${n.name} after scale down`);
+  }
+});
+
 test('a table removed from the specs is kept with deletionPolicy retain', { timeout: 60_000 }, async () => {
   rmSync(path.join(dir, 'specs', 'items.json'));
   await waitFor(() => stack.status.table('items') === undefined, 'replicate', 'the table to leave the status');
@@ -184,4 +226,38 @@ test('stopped and started again with the same data dir: the same cluster (uuid) 
     assert.equal(parseCount(await sql(n).query(selectCount('items_delta'))), 7, `${n.name}: the 7 rows`);
     assert.equal(parseCount(await sql(n).query(selectCount('items'))), 7, `${n.name}: the 7 rows through the distributed table`);
   }
+});
+
+test('a table removed from the specs with deletionPolicy delete is dropped on every node', { timeout: 90_000 }, async () => {
+  const names = ['gone', 'gone_delta', 'gone_main_a'];
+  writeFileSync(
+    path.join(dir, 'specs', 'gone.json'),
+    JSON.stringify({ name: 'gone', columns: [{ name: 'title', type: 'text' }], deletionPolicy: 'delete' }),
+  );
+  await waitFor(
+    async () => {
+      for (const n of nodes) {
+        const t = await tablesOn(n);
+        if (!names.every((x) => t.has(x))) return false;
+      }
+      return true;
+    },
+    'replicate',
+    'gone, gone_delta and gone_main_a on every node',
+  );
+  rmSync(path.join(dir, 'specs', 'gone.json'));
+  await waitFor(
+    async () => {
+      for (const n of nodes) {
+        const t = await tablesOn(n);
+        if (names.some((x) => t.has(x))) return false;
+        const c = parseClusterStatus(await sql(n).query(showAllClusterStatus()), CLUSTER);
+        if (c?.indexes.includes('gone_delta')) return false;
+      }
+      return stack.status.table('gone') === undefined;
+    },
+    'replicate',
+    'every table of gone dropped on every node and out of the cluster',
+  );
+  for (const n of nodes) assert.equal((await tablesOn(n)).get('items'), 'distributed', `the retained items is still on ${n.name}`);
 });
