@@ -236,6 +236,20 @@ export class NodeSupervisor {
         continue;
       }
       if (this.stopping) break;
+      if (await canConnect(this.ports.mysql)) {
+        // something else listens on this node's persisted port: searchd would fail to bind
+        failures++;
+        const delay = backoffDelay(failures, this.o.timings);
+        const why = `port ${this.ports.mysql} (from ${this.files.portsFile}) is taken by another process`;
+        this.setPhase('backoff', why);
+        this.log.error('local node cannot start searchd: its port is taken', { port: this.ports.mysql, portsFile: this.files.portsFile, delayMs: delay });
+        try {
+          await abortableSleep(delay, this.abort.signal);
+        } catch {
+          break;
+        }
+        continue;
+      }
       const mode: StartMode = last?.mode ?? 'normal';
       this.setPhase('starting', last?.reason ?? 'started');
       this.lastDecisionId = answer.decisionId;

@@ -6,6 +6,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -315,5 +316,24 @@ describe('LocalPlatform on the simulator', () => {
     assert.throws(() => p.nodeStatus('node1'), /no local node 'node1'/);
     assert.equal(p.nodeStatus('node0').phase, 'running', 'the remaining node is untouched');
     await stopAll(p, [...gates, g1]);
+  });
+  test('a persisted port taken by another process is reported, and the node starts once it is free', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mco-local-port-'));
+    dirs.push(dataDir);
+    const p = newPlatform(dataDir, 1);
+    await p.start();
+    const [node] = await p.listNodes();
+    assert.ok(node);
+    const blocker = net.createServer((sock) => sock.destroy());
+    await new Promise<void>((r) => blocker.listen(node.mysql.port, '127.0.0.1', () => r()));
+    const gate = await gateServer(Number(new URL(node.agentUrl).port), 'normal');
+    servers.push(gate);
+    const st = await p.waitForNode('node0', (s) => s.phase === 'backoff' && /is taken by another process/.test(s.reason ?? ''), WAIT.running, 'port reported taken');
+    assert.equal(st.searchdPid, undefined);
+    assert.equal(st.starts, 0, 'searchd not started onto a taken port');
+    await new Promise<void>((r) => blocker.close(() => r()));
+    await p.waitForNode('node0', (s) => s.phase === 'running', WAIT.restart, 'running once the port is free');
+    assert.equal((await sql(node, "SHOW STATUS LIKE 'uptime'")).length, 1);
+    await stopAll(p, [gate]);
   });
 });
