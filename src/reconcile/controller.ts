@@ -7,9 +7,9 @@
  * (requestBootstrap), and operation events (the status store's operation events re-queue their key).
  *
  * Keys:
- *   cluster/<name>        observe every node, reconcileCluster (formation, from src/reconcile/cluster.ts,
- *                         injected), record last_committed per node while primary, keep the agents'
- *                         declared tables current, and queue every table key once the cluster is formed
+ *   cluster/<name>        observe every node, reconcileCluster (src/reconcile/cluster.ts: formation,
+ *                         recorded last_committed per node, cluster view and conditions), keep the
+ *                         agents' declared tables current, and queue every table key once formed
  *   table/<name>/<table>  observe, planTables, applyTables, table status and conditions
  */
 import { randomBytes } from 'node:crypto';
@@ -23,16 +23,15 @@ import { errorMessage, ValidationError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { ManticorePools } from '../manticore/client.js';
 import { observeCluster } from '../observe/observe.js';
-import type { ClusterObservation } from '../observe/types.js';
 import type { NodeRef, Platform } from '../platform/types.js';
 import type { FileStatusStore } from '../status/store.js';
-import type { NodeStatusView, OperationRecord, RequestSink } from '../status/types.js';
+import type { OperationRecord, RequestSink } from '../status/types.js';
 
 export { clusterKey };
 import type { MachineRuntime } from '../machines/runtime/machine-runtime.js';
 import { clusterKey, forcedBootstrapRequest, reconcileCluster, type ClusterReconcileContext, type ClusterReconcileResult } from './cluster.js';
 import { WorkQueue, type PassResult } from './queue.js';
-import { applyTables, membership, planTables, tableConditions, tableNodeViews } from './tables.js';
+import { applyTables, planTables, tableConditions, tableNodeViews } from './tables.js';
 
 export const DEFAULT_RESYNC_MS = 2_000;
 export const DEFAULT_FAST_RESYNC_MS = 500;
@@ -74,43 +73,6 @@ export function tableKey(cluster: string, table: string): string {
   return `table/${cluster}/${table}`;
 }
 
-/** Node views for the cluster status, from one observation. */
-export function nodeViews(observations: ClusterObservation, clusterName: string, recorded: Record<string, { seqno: number }>): NodeStatusView[] {
-  return observations.map((o) => {
-    const view: NodeStatusView = {
-      name: o.node.name,
-      ordinal: o.node.ordinal,
-      apiAddress: o.node.apiAddress,
-      reachable: o.searchd.ok,
-      tables: o.searchd.ok ? o.searchd.value.tables.map((t) => t.name) : [],
-      observedAt: new Date(o.at).toISOString(),
-    };
-    if (!o.searchd.ok) view.error = o.searchd.error;
-    const c = membership(o, clusterName);
-    if (c !== undefined) {
-      view.clusterStatus = c.status;
-      view.nodeState = c.nodeState;
-      if (c.stateUuid !== undefined) view.clusterUuid = c.stateUuid;
-      if (c.seqno !== undefined) view.seqno = c.seqno;
-    }
-    const rec = recorded[o.node.name];
-    if (rec !== undefined) view.recordedSeqno = rec.seqno;
-    if (o.agent.ok) {
-      const g = o.agent.value.grastate;
-      if (g.exists) {
-        view.grastate = {};
-        if (g.uuid !== undefined) view.grastate.uuid = g.uuid;
-        if (g.seqno !== undefined) view.grastate.seqno = g.seqno;
-        if (g.safeToBootstrap !== undefined) view.grastate.safeToBootstrap = g.safeToBootstrap;
-      }
-      const gate = o.agent.value.gate;
-      view.gate = { mode: gate.mode, reason: gate.reason };
-      if (gate.holdingSince !== undefined) view.gate.holdingSince = gate.holdingSince;
-    }
-    return view;
-  });
-}
-
 export class Controller implements RequestSink {
   private readonly o: ControllerOptions;
   private readonly clock: Clock;
@@ -118,6 +80,7 @@ export class Controller implements RequestSink {
   private readonly abort = new AbortController();
   private readonly unsubscribe: (() => void)[] = [];
   private readonly declared = new Map<string, string>();
+  private readonly opStates = new Map<string, string>();
   private started = false;
   private firstPassDone = false;
   private lastReady = false;
@@ -161,9 +124,14 @@ export class Controller implements RequestSink {
       }),
       this.o.platform.onChange(() => this.queue.add(ck)),
       this.o.status.subscribe((event) => {
-        if (event.type === 'operation' && event.operation.state !== 'succeeded' && event.operation.state !== 'failed' && event.operation.state !== 'cancelled') {
-          this.queue.add(event.operation.key);
-        }
+        // an operation that changed state (a new request, a step done elsewhere) re-queues its key;
+        // a record rewritten in the same state (every pass of a running operation) does not
+        if (event.type !== 'operation') return;
+        const op = event.operation;
+        if (this.opStates.get(op.id) === op.state) return;
+        if (this.opStates.size > 5_000) this.opStates.clear();
+        this.opStates.set(op.id, op.state);
+        if (op.state === 'pending' || op.state === 'running') this.queue.add(op.key);
       }),
     );
     this.o.status.setSpecProblems(this.o.specs.problems());
