@@ -72,8 +72,7 @@ function settingList(settings: TableSettings | undefined, field: string): string
   });
 }
 
-function columnDef(col: ColumnSpec, i: number): string {
-  const field = `columns[${i}]`;
+function columnDef(col: ColumnSpec, field: string): string {
   if (typeof col !== 'object' || col === null) throw new ValidationError(field, 'expected {name, type}');
   const name = quoteIdent(col.name, 'column', `${field}.name`);
   if (!(COLUMN_TYPES as readonly string[]).includes(col.type)) {
@@ -110,7 +109,7 @@ export function createTable(
     if (seen.has(lower)) throw new ValidationError(`columns[${i}].name`, `column '${c.name}' is declared twice`);
     seen.add(lower);
   });
-  if (columns.length > 0) parts.push(`(${columns.map(columnDef).join(', ')})`);
+  if (columns.length > 0) parts.push(`(${columns.map((c, i) => columnDef(c, `columns[${i}]`)).join(', ')})`);
   parts.push(...settingList(settings, 'settings'));
   return parts.join(' ');
 }
@@ -177,6 +176,28 @@ export function createDistributed(name: string, spec: DistributedSpec, options: 
 /** `ALTER TABLE `d` local='a' agent='...'` — re-points a distributed table in place (needs Buddy). */
 export function alterDistributed(name: string, spec: DistributedSpec): string {
   return ['ALTER TABLE', quoteIdent(name, 'table', 'name'), ...distributedOptions(spec)].join(' ');
+}
+
+/*
+ * ALTER TABLE ... ADD/DROP COLUMN (manual: Updating_table_schema_and_settings.md; grammar: src/ddl.y `alter`).
+ * One column per statement, RT tables only. Real Manticore (6.3 to 15.x) refuses both for a table in a
+ * replication cluster: the bare name answers "table t: is part of cluster c, ALTER is not supported for tables
+ * in cluster" (manticoresearch#2250) and the `c:t` form is a syntax error (ddl.y's table name has no cluster
+ * prefix). Changing a clustered table's schema takes ALTER CLUSTER c DROP t, the ALTER on that node, then
+ * ALTER CLUSTER c ADD t from the same node (manticoresearch#3360). The optional `cluster` argument renders the
+ * `c:t` form only so that callers which still send it keep doing so; it does not make the ALTER replicate.
+ */
+
+/** `ALTER TABLE `t` ADD COLUMN `price` float` (or `... `title` text indexed` for a full-text field). */
+export function addColumn(table: string, column: ColumnSpec, cluster?: string): string {
+  return ['ALTER TABLE', qualifiedTable(table, cluster), 'ADD COLUMN', columnDef(column, 'column')].join(' ');
+}
+
+/** `ALTER TABLE `t` DROP COLUMN `price`` — `id` cannot be dropped. */
+export function dropColumn(table: string, column: string, cluster?: string): string {
+  const name = quoteIdent(column, 'column', 'column');
+  if (String(column).toLowerCase() === 'id') throw new ValidationError('column', "'id' is built in and cannot be dropped");
+  return `ALTER TABLE ${qualifiedTable(table, cluster)} DROP COLUMN ${name}`;
 }
 
 export function dropTable(name: string, ifExists = false): string {

@@ -13,10 +13,10 @@ import { managedTableNames, type Slot } from '../domain/names.js';
 import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { ManticorePools } from '../manticore/client.js';
-import { quoteIdent, qualifiedTable } from '../manticore/identifiers.js';
 import type { ClusterStatus } from '../manticore/parse.js';
 import { parseDistributedDefinition, type DistributedDefinition } from '../manticore/parse.js';
 import {
+  addColumn,
   alterClusterAdd,
   alterClusterDrop,
   alterDistributed,
@@ -215,15 +215,6 @@ export function columnSpec(col: ColumnDecl): ColumnSpec {
   return flags.length > 0 ? { name: col.name, type, flags } : { name: col.name, type };
 }
 
-/**
- * `ALTER TABLE c:t ADD COLUMN `name` type [flags]` — the replicated form for a table in a cluster.
- * (src/manticore/sql.ts has no builder for it yet; identifiers go through the same validators.)
- */
-export function addColumnStatement(table: string, cluster: string | undefined, col: ColumnDecl): string {
-  const spec = columnSpec(col);
-  return ['ALTER TABLE', qualifiedTable(table, cluster), 'ADD COLUMN', quoteIdent(spec.name, 'column', 'column'), spec.type, ...(spec.flags ?? [])].join(' ');
-}
-
 /** The distributed table every node gets: one agent per managed local, mirrored over every listed node. */
 export function desiredDistributed(spec: TableSpec, slot: Slot, nodes: readonly NodeRef[]): DistributedSpec {
   const names = managedTableNames(spec.name);
@@ -354,7 +345,7 @@ function planDesiredTable(ctx: Ctx, spec: TableSpec, nodes: readonly NodeRef[]):
           table: spec.name,
           node: holder.node.name,
           kind: 'add-column',
-          statements: missing.map((c) => addColumnStatement(names.delta, ctx.clusterName, c)),
+          statements: missing.map((c) => addColumn(names.delta, columnSpec(c), ctx.clusterName)),
           reason: `${names.delta} lacks column(s) ${missing.map((c) => c.name).join(', ')} of the spec`,
         });
       }

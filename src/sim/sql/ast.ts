@@ -55,6 +55,10 @@ export type Statement =
   | { kind: 'drop_table'; name: string; ifExists: boolean }
   | { kind: 'alter_table_options'; name: string; options: TableOption[] }
   | { kind: 'alter_table_rename'; name: string; newName: string }
+  /** ALTER TABLE t ADD COLUMN name type [flags] [key='value' ...] (RT tables only; refused for clustered tables) */
+  | { kind: 'alter_table_add_column'; name: string; column: ColumnDef }
+  /** ALTER TABLE t DROP COLUMN name */
+  | { kind: 'alter_table_drop_column'; name: string; column: string }
   | { kind: 'truncate_table'; cluster?: string; name: string; reconfigure: boolean }
   | { kind: 'show_tables'; like?: string }
   | { kind: 'describe'; name: string; like?: string }

@@ -28,6 +28,15 @@ const COLUMN_TYPES = new Set([
   'float_vector',
 ]);
 
+/** Flags of a full-text/string column in CREATE TABLE and ALTER TABLE ... ADD COLUMN. */
+const FIELD_FLAGS = new Set(['indexed', 'stored', 'attribute']);
+
+/** Per-column `key='value'` options ddl.y's item_option accepts (plus the auto-embedding ones of the manual). */
+const ITEM_OPTIONS = new Set([
+  'engine', 'hash', 'fast_fetch', 'knn_type', 'knn_dims', 'hnsw_similarity', 'hnsw_m', 'hnsw_ef_construction',
+  'quantization', 'secondary_index', 'model_name', 'from', 'api_key', 'api_url', 'api_timeout',
+]);
+
 /** Parses one statement (an optional trailing `;` is allowed). Throws SqlError. */
 export function parseSql(text: string): Statement {
   return new Parser(text).parseStatement();
@@ -636,9 +645,65 @@ class Parser {
     this.expectKw('table');
     const name = this.name();
     if (this.acceptKw('rename')) return { kind: 'alter_table_rename', name, newName: this.name() };
-    const options = this.tableOptions();
+    if (this.acceptKw('add')) {
+      this.expectKw('column');
+      return { kind: 'alter_table_add_column', name, column: this.alterColumnDef() };
+    }
+    if (this.acceptKw('drop')) {
+      this.expectKw('column');
+      return { kind: 'alter_table_drop_column', name, column: this.name() };
+    }
+    // `ALTER TABLE t key='value' ...` only: every other ALTER TABLE form (MODIFY COLUMN, RECONFIGURE,
+    // REBUILD ..., KILLLIST_TARGET) is not simulated and must fail instead of being read as options
+    const options = this.alterOptions();
     if (options.length === 0) throw this.unexpected();
     return { kind: 'alter_table_options', name, options };
+  }
+
+  /**
+   * The column of `ALTER TABLE t ADD COLUMN` as ddl.y's `ident alter_col_type item_option_list` takes it:
+   * an attribute type, or `text`/`string` with optional `indexed`/`stored`/`attribute` flags, then
+   * `key='value'` item options (engine, hash, fast_fetch, knn_*, hnsw_*, quantization, secondary_index, ...).
+   */
+  private alterColumnDef(): ColumnDef {
+    const name = this.name();
+    const t = this.peek();
+    if (t.type !== 'ident' || !COLUMN_TYPES.has(t.value.toLowerCase())) throw this.unexpected();
+    this.i++;
+    const type = t.value.toLowerCase();
+    const options: string[] = [];
+    if (type === 'text' || type === 'string') {
+      for (;;) {
+        const f = this.peek();
+        if (f.type !== 'ident' || !FIELD_FLAGS.has(f.value.toLowerCase()) || this.peek(1).value === '=') break;
+        this.i++;
+        options.push(f.value.toLowerCase());
+      }
+    }
+    for (;;) {
+      const o = this.peek();
+      if (o.type !== 'ident') break;
+      if (!ITEM_OPTIONS.has(o.value.toLowerCase())) throw this.unexpected();
+      this.i++;
+      this.expectPunct('=');
+      options.push(`${o.value.toLowerCase()}=${this.settingValue()}`);
+    }
+    return { name, type, options };
+  }
+
+  /** `key=value` pairs of ALTER TABLE (the `=` is required, as in ddl.y's create_table_option). */
+  private alterOptions(): TableOption[] {
+    const options: TableOption[] = [];
+    for (;;) {
+      const t = this.peek();
+      if (t.type !== 'ident') break;
+      this.i++;
+      const key = t.value.toLowerCase();
+      this.expectPunct('=');
+      options.push({ key, value: this.settingValue() });
+      this.acceptPunct(',');
+    }
+    return options;
   }
 
   private truncate(): Statement {
