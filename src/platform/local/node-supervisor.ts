@@ -266,10 +266,11 @@ export class NodeSupervisor {
       this.log.info('local searchd started', { pid: child.pid, mode, decisionId: answer.decisionId, flags: answer.flags });
       const answered = await waitListening(this.ports.mysql, child, this.abort.signal);
       if (answered) {
-        this.setPhase('running');
+        // reported before the phase says running: whoever waits for "running" sees the decision used
         await reportStarted(client, answer.decisionId).catch((err: unknown) =>
           this.log.warn('local node could not report the start to its agent', { err: errorMessage(err) }),
         );
+        if (child.running && !this.stopping) this.setPhase('running');
       }
       const exit = await child.exited;
       if (this.stopping) break;
