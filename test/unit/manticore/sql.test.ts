@@ -97,6 +97,29 @@ describe('table statements', () => {
     rejects(() => sql.createDistributed('d', { locals: ['a'], agentRetryCount: 1.5 }), 'agentRetryCount');
   });
 
+  test('addColumn / dropColumn: exact statements', () => {
+    assert.equal(sql.addColumn('t', { name: 'price', type: 'float' }), 'ALTER TABLE `t` ADD COLUMN `price` float');
+    assert.equal(sql.addColumn('t', { name: 'title', type: 'text', flags: ['indexed'] }), 'ALTER TABLE `t` ADD COLUMN `title` text indexed');
+    assert.equal(
+      sql.addColumn('t', { name: 'tag', type: 'string', flags: ['indexed', 'attribute', 'indexed'] }),
+      'ALTER TABLE `t` ADD COLUMN `tag` string indexed attribute',
+    );
+    assert.equal(sql.addColumn('products_delta', { name: 'stock', type: 'integer' }, 'c'), 'ALTER TABLE c:products_delta ADD COLUMN `stock` integer');
+    assert.equal(sql.dropColumn('t', 'price'), 'ALTER TABLE `t` DROP COLUMN `price`');
+    assert.equal(sql.dropColumn('t', 'price', 'c'), 'ALTER TABLE c:t DROP COLUMN `price`');
+  });
+
+  test('addColumn / dropColumn refuse bad input', () => {
+    rejects(() => sql.addColumn('t;x', { name: 'a', type: 'float' }), 'table');
+    rejects(() => sql.addColumn('t', { name: 'a b', type: 'float' }), 'column.name');
+    rejects(() => sql.addColumn('t', { name: 'a', type: 'varchar' as sql.ColumnType }), 'column.type');
+    rejects(() => sql.addColumn('t', { name: 'a', type: 'float', flags: ['indexed'] }), 'column.flags');
+    rejects(() => sql.addColumn('t', { name: 'a', type: 'float' }, 'c;x'), 'table.cluster');
+    rejects(() => sql.dropColumn('t', 'id'), 'column');
+    rejects(() => sql.dropColumn('t', 'ID'), 'column');
+    rejects(() => sql.dropColumn('t', "a'b"), 'column');
+  });
+
   test('drop, truncate, attach, import, freeze', () => {
     assert.equal(sql.dropTable('t'), 'DROP TABLE `t`');
     assert.equal(sql.dropTable('t', true), 'DROP TABLE IF EXISTS `t`');

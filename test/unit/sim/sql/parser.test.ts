@@ -134,6 +134,33 @@ describe('parseSql: tables', () => {
     syntaxError('ALTER TABLE t', "P01: syntax error, unexpected $end near ''");
   });
 
+  test('ALTER TABLE ADD COLUMN / DROP COLUMN', () => {
+    assert.deepEqual(parseSql('ALTER TABLE t ADD COLUMN price float'), {
+      kind: 'alter_table_add_column',
+      name: 't',
+      column: { name: 'price', type: 'float', options: [] },
+    });
+    assert.deepEqual(parseSql("alter table `t` add column `title` TEXT indexed attribute engine='columnar'"), {
+      kind: 'alter_table_add_column',
+      name: 't',
+      column: { name: 'title', type: 'text', options: ['indexed', 'attribute', 'engine=columnar'] },
+    });
+    assert.deepEqual(parseSql('ALTER TABLE t DROP COLUMN price;'), { kind: 'alter_table_drop_column', name: 't', column: 'price' });
+  });
+
+  test('ALTER TABLE forms the simulator does not run are syntax errors, not options', () => {
+    assert.throws(() => parseSql('ALTER TABLE t ADD price float'), SqlError);
+    assert.throws(() => parseSql('ALTER TABLE t ADD COLUMN price'), SqlError);
+    assert.throws(() => parseSql('ALTER TABLE t ADD COLUMN price varchar'), SqlError);
+    assert.throws(() => parseSql('ALTER TABLE t ADD COLUMN price float indexed'), SqlError);
+    assert.throws(() => parseSql('ALTER TABLE t ADD COLUMN a int, ADD COLUMN b int'), SqlError);
+    assert.throws(() => parseSql('ALTER TABLE t MODIFY COLUMN qty bigint'), SqlError);
+    assert.throws(() => parseSql('ALTER TABLE t REBUILD SECONDARY'), SqlError);
+    assert.throws(() => parseSql('ALTER TABLE t RECONFIGURE'), SqlError);
+    assert.throws(() => parseSql('ALTER TABLE t DROP price'), SqlError);
+    syntaxError('ALTER TABLE c:t ADD COLUMN x int', "P01: syntax error, unexpected ':' near ':t ADD COLUMN x int'");
+  });
+
   test('TRUNCATE TABLE', () => {
     assert.deepEqual(parseSql('TRUNCATE TABLE t'), { kind: 'truncate_table', name: 't', reconfigure: false });
     assert.deepEqual(parseSql('truncate table c:t with reconfigure'), {
