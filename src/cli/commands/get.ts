@@ -49,7 +49,9 @@ const TABLE_COLUMNS: Column<TableStatusView>[] = [
   { header: 'NAME', value: (t) => t.name },
   { header: 'SLOT', value: (t) => t.activeSlot },
   { header: 'NODES', value: (t) => `${t.nodes.filter((n) => n.distributed?.present && n.delta?.present).length}/${t.nodes.length}` },
-  { header: 'READY', value: (t) => conditionStatus(t.conditions, 'Ready') ?? 'Unknown' },
+  // a table is ready when every node converged to its spec (the controller's TablesConverged condition)
+  { header: 'CONVERGED', value: (t) => conditionStatus(t.conditions, 'TablesConverged') ?? 'Unknown' },
+  { header: 'MIXED-SLOTS', value: (t) => conditionStatus(t.conditions, 'MixedSlots') ?? 'Unknown', wide: true },
   { header: 'GENERATION', value: (t) => t.generation },
   { header: 'CLUSTER-MAIN', value: (t) => t.spec.clusterMain, wide: true },
   { header: 'HA', value: (t) => t.spec.distributed.haStrategy, wide: true },

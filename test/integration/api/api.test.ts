@@ -175,7 +175,7 @@ describe('our views', () => {
     const one = await call('GET', '/api/tables/items');
     assert.equal(one.json.data.activeSlot, 'a');
     assert.equal(one.json.data.nodes.length, 2);
-    assert.equal(one.json.data.conditions[0].type, 'Ready');
+    assert.equal(one.json.data.conditions[0].type, 'TablesConverged');
     const missing = await call('GET', '/api/tables/other');
     assert.equal(missing.status, 404);
     assert.equal(missing.json.error.code, 'NOT_FOUND');
@@ -198,7 +198,7 @@ describe('our views', () => {
     const r = await call('GET', '/api/conditions');
     assert.deepEqual(
       r.json.data.map((c: { scope: string; type: string }) => `${c.scope}:${c.type}`),
-      ['cluster:ClusterFormed', 'table/items:Ready'],
+      ['cluster:ClusterFormed', 'table/items:TablesConverged'],
     );
   });
 });

@@ -68,7 +68,7 @@ export function tableView(refs: NodeRef[]): TableStatusView {
       distributed: { present: true, locals: ['items_main_a', 'items_delta'], agents: [], haStrategy: 'nodeads', agentRetryCount: 0 },
     })),
     conditions: [
-      { type: 'Ready', status: 'True', reason: 'AllNodesServing', message: 'items is served by every node', lastTransitionTime: '2026-01-01T00:00:00.000Z' },
+      { type: 'TablesConverged', status: 'True', reason: 'Converged', message: 'every node has the delta, the main slot and the distributed table as declared', lastTransitionTime: '2026-01-01T00:00:00.000Z' },
     ],
   };
 }

@@ -131,7 +131,7 @@ describe('get', () => {
   test('tables, operations, conditions', async () => {
     const tables = await mctl(['get', 'tables']);
     assert.equal(tables.code, 0, tables.stderr);
-    assert.match(tables.stdout, /^NAME\s+SLOT\s+NODES\s+READY\s+GENERATION\n/);
+    assert.match(tables.stdout, /^NAME\s+SLOT\s+NODES\s+CONVERGED\s+GENERATION\n/);
     assert.match(tables.stdout, /\nitems\s+a\s+2\/2\s+True\s+2\n/);
 
     const ops = await mctl(['get', 'operations', '-o', 'wide']);
@@ -141,7 +141,7 @@ describe('get', () => {
     const conditions = await mctl(['get', 'conditions']);
     assert.equal(conditions.code, 0, conditions.stderr);
     assert.match(conditions.stdout, /\ncluster\s+ClusterFormed\s+True\s+AllNodesSynced\s+\S+\s+every node is primary and synced\n/);
-    assert.match(conditions.stdout, /\ntable\/items\s+Ready\s+True\s+AllNodesServing/);
+    assert.match(conditions.stdout, /\ntable\/items\s+TablesConverged\s+True\s+Converged/);
   });
 
   test('--watch re-renders when the controller reports a change', async () => {
