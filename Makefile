@@ -1,4 +1,4 @@
-.PHONY: install build test lint typecheck bench conformance dev clean
+.PHONY: install build test lint typecheck bench conformance integration start dev clean
 
 install:
 	npm ci
@@ -22,7 +22,13 @@ bench:
 	npm run bench
 
 dev:
-	npm run dev
+	npm start
 
 clean:
 	rm -rf dist
+
+start:
+	npm start
+
+integration:
+	npm run test:integration

@@ -1,5 +1,5 @@
 /**
- * `npm run dev`: a local 3-node cluster on loopback — the simulator by default, real Manticore
+ * `npm run sim:cluster`: a bare local 3-node cluster (no controller) on loopback — the simulator by default, real Manticore
  * when SEARCHD_BIN (and INDEXER_BIN / MANTICORE_BACKUP_BIN) name real binaries. Forms cluster
  * `dev`, creates an example table in it, prints how to connect, and runs until Ctrl-C, then
  * stops every node cleanly (`--stopwait`).

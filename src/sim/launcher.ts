@@ -1,7 +1,7 @@
 /**
  * Starts and controls searchd processes on loopback: the simulator's by default, a real
  * Manticore's when SEARCHD_BIN / INDEXER_BIN / MANTICORE_BACKUP_BIN name real binaries.
- * Used by the conformance suite (test/conformance) and by `npm run dev`.
+ * Used by the conformance suite (test/conformance) and by `npm run sim:cluster`.
  *
  * Everything binds to 127.0.0.1. Each node gets a contiguous block of free ports (mysql41,
  * http, binary API, a replication range), its own directory (config, data_dir, logs, pid file,
