@@ -58,7 +58,9 @@ async function main(): Promise<void> {
   }
   mkdirSync(config.dataDir, { recursive: true });
   const copied = seedExampleSpecs(config.specsDir);
-  const logger = createLogger({ level: config.logLevel, format: env.ORCHESTRATOR_LOG_FORMAT === undefined ? 'pretty' : config.logFormat, defaultMeta: { process: 'controller' } });
+  // a terminal session reads pretty lines unless LOG_FORMAT / --log-format asks for something else
+  const formatAsked = env.LOG_FORMAT !== undefined || argv.some((a) => a === '--log-format' || a.startsWith('--log-format='));
+  const logger = createLogger({ level: config.logLevel, format: formatAsked ? config.logFormat : 'pretty', defaultMeta: { process: 'controller' } });
   const token = loadControllerToken(env, config.dataDir);
   say(`starting ${config.platform.nodes} local node(s) in ${config.dataDir} (${config.platform.binaries.isSimulator ? 'simulator' : 'real Manticore'})...`);
   const stack = await startStack({ config, token: token.token, env, logger });
