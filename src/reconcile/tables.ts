@@ -341,13 +341,24 @@ function planDesiredTable(ctx: Ctx, spec: TableSpec, nodes: readonly NodeRef[]):
       const have = new Set(observedColumns.map((c) => c.name.toLowerCase()));
       const missing = spec.columns.filter((c) => !have.has(c.name.toLowerCase()));
       if (missing.length > 0) {
+        // Manticore refuses ALTER TABLE on a table in a replication cluster ("ALTER is not supported for
+        // tables in cluster"): take the delta out of the cluster, alter it on this node, and add it back from
+        // here, which replaces every peer's copy with the altered one. If the pass stops half-way, the next
+        // pass finds the delta outside the cluster and adds it back (then the column again if still missing).
         clusterAct(ctx, {
           table: spec.name,
           node: holder.node.name,
           kind: 'add-column',
-          statements: missing.map((c) => addColumn(names.delta, columnSpec(c), ctx.clusterName)),
+          statements: [
+            alterClusterDrop(ctx.clusterName, [names.delta]),
+            ...missing.map((c) => addColumn(names.delta, columnSpec(c))),
+            alterClusterAdd(ctx.clusterName, [names.delta]),
+          ],
           reason: `${names.delta} lacks column(s) ${missing.map((c) => c.name).join(', ')} of the spec`,
         });
+        ctx.gaps.push(
+          `${names.delta}: adding column(s) ${missing.map((c) => c.name).join(', ')} takes the table out of cluster '${ctx.clusterName}' for a moment (Manticore cannot ALTER a clustered table); writes to '${ctx.clusterName}:${names.delta}' fail until it is back`,
+        );
       }
       const wanted = new Set(spec.columns.map((c) => c.name.toLowerCase()));
       const extra = observedColumns.filter((c) => c.name !== 'id' && !wanted.has(c.name.toLowerCase())).map((c) => c.name);

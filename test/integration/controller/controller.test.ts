@@ -11,8 +11,8 @@ import { after, before, test } from 'node:test';
 import { startStack, type RunningStack } from '../../../src/bin/controller.js';
 import { loadControllerConfig } from '../../../src/config/controller.js';
 import { createLogger, silentLogger } from '../../../src/lib/logger.js';
-import { parseClusterStatus, parseCount, parseDistributedDefinition, parseShowCreateTable, parseShowTables } from '../../../src/manticore/parse.js';
-import { insert, selectCount, showAllClusterStatus, showCreateTable, showTables } from '../../../src/manticore/sql.js';
+import { parseClusterStatus, parseCount, parseDescribe, parseDistributedDefinition, parseShowCreateTable, parseShowTables } from '../../../src/manticore/parse.js';
+import { deleteByIds, describe, insert, selectCount, showAllClusterStatus, showCreateTable, showTables } from '../../../src/manticore/sql.js';
 import type { LocalPlatform } from '../../../src/platform/local/local-platform.js';
 import type { NodeRef } from '../../../src/platform/types.js';
 import { timeoutMs, waitFor } from '../../../src/sim/launcher.js';
@@ -26,13 +26,13 @@ let dir: string;
 let stack: RunningStack;
 let nodes: NodeRef[];
 
+/** columns the spec gained during the run (kept in every later version of the file) */
+let addedColumns: { name: string; type: string }[] = [];
+
 function specFile(haStrategy: string): string {
   return JSON.stringify({
     name: 'items',
-    columns: [
-      { name: 'title', type: 'text' },
-      { name: 'price', type: 'float' },
-    ],
+    columns: [{ name: 'title', type: 'text' }, { name: 'price', type: 'float' }, ...addedColumns],
     distributed: { haStrategy, agentRetryCount: 1 },
     deletionPolicy: 'retain',
   });
@@ -142,6 +142,42 @@ test('a changed haStrategy is reconciled on every node', { timeout: 60_000 }, as
     'replicate',
     'TablesConverged True in the status',
   );
+});
+
+test('a column added to the spec reaches the delta on every node, keeping the rows', { timeout: 60_000 }, async () => {
+  addedColumns = [{ name: 'stock', type: 'integer' }];
+  writeFileSync(path.join(dir, 'specs', 'items.json'), specFile('roundrobin'));
+  await waitFor(
+    async () => {
+      for (const n of nodes) {
+        const cols = parseDescribe(await sql(n).query(describe('items_delta')));
+        if (!cols.some((c) => c.name === 'stock')) return false;
+      }
+      return true;
+    },
+    'replicate',
+    'column stock in items_delta on every node',
+  );
+  await waitFor(
+    () => stack.status.table('items')?.conditions.find((c) => c.type === 'TablesConverged')?.status === 'True',
+    'replicate',
+    'TablesConverged True after the column was added',
+  );
+  for (const n of nodes) assert.equal(parseCount(await sql(n).query(selectCount('items_delta'))), 7, `rows kept on ${n.name}`);
+  // the delta is back in the cluster: a replicated write with the new column reaches every node
+  await sql(nodes[1]!).exec(insert('items_delta', ['id', 'title', 'price', 'stock'], [[100, 'with stock', 1, 42]], { cluster: CLUSTER }));
+  await waitFor(
+    async () => {
+      for (const n of nodes) {
+        const rows = await sql(n).query('SELECT stock FROM items_delta WHERE id = 100');
+        if (String(rows[0]?.stock) !== '42') return false;
+      }
+      return true;
+    },
+    'replicate',
+    'row 100 with stock=42 on every node',
+  );
+  await sql(nodes[0]!).exec(deleteByIds('items_delta', [100], { cluster: CLUSTER }));
 });
 
 test('scale up: the new node gets every table and enters every mirror list; scale down: it leaves them', { timeout: WAIT_FORMED_MS * 2 + 60_000 }, async () => {

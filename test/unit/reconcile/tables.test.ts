@@ -195,7 +195,7 @@ test('a new node does not get an empty copy of a main slot that holds rows elsew
   assert.equal(plan.blocked[0]?.guard, 'guardNoEmptyCopyOfLoadedSlot');
 });
 
-test('a column added to the spec: one replicated ALTER TABLE c:t ADD COLUMN on one node', () => {
+test('a column added to the spec: on one node, the delta leaves the cluster, is altered, and is added back', () => {
   const cols = [
     { name: 'title', type: 'text', properties: ['indexed', 'stored'] },
     { name: 'price', type: 'float', properties: [] },
@@ -208,7 +208,12 @@ test('a column added to the spec: one replicated ALTER TABLE c:t ADD COLUMN on o
     nodes: NODES,
   });
   assert.deepEqual(summary(plan), ['1 n0 add-column']);
-  assert.deepEqual(plan.actions[0]?.statements, ['ALTER TABLE c:products_delta ADD COLUMN `stock` integer']);
+  assert.deepEqual(plan.actions[0]?.statements, [
+    'ALTER CLUSTER `c` DROP products_delta',
+    'ALTER TABLE `products_delta` ADD COLUMN `stock` integer',
+    'ALTER CLUSTER `c` ADD products_delta',
+  ]);
+  assert.ok(plan.gaps.some((g) => g.includes('takes the table out of cluster')), plan.gaps.join('\n'));
 });
 
 test('clusterMain on: main joins the cluster from one node; off again: it leaves', () => {
