@@ -184,20 +184,19 @@ export function alterDistributed(name: string, spec: DistributedSpec): string {
  * replication cluster: the bare name answers "table t: is part of cluster c, ALTER is not supported for tables
  * in cluster" (manticoresearch#2250) and the `c:t` form is a syntax error (ddl.y's table name has no cluster
  * prefix). Changing a clustered table's schema takes ALTER CLUSTER c DROP t, the ALTER on that node, then
- * ALTER CLUSTER c ADD t from the same node (manticoresearch#3360). The optional `cluster` argument renders the
- * `c:t` form only so that callers which still send it keep doing so; it does not make the ALTER replicate.
+ * ALTER CLUSTER c ADD t from the same node (manticoresearch#3360); src/reconcile/tables.ts does exactly that.
  */
 
 /** `ALTER TABLE `t` ADD COLUMN `price` float` (or `... `title` text indexed` for a full-text field). */
-export function addColumn(table: string, column: ColumnSpec, cluster?: string): string {
-  return ['ALTER TABLE', qualifiedTable(table, cluster), 'ADD COLUMN', columnDef(column, 'column')].join(' ');
+export function addColumn(table: string, column: ColumnSpec): string {
+  return ['ALTER TABLE', quoteIdent(table, 'table', 'table'), 'ADD COLUMN', columnDef(column, 'column')].join(' ');
 }
 
 /** `ALTER TABLE `t` DROP COLUMN `price`` — `id` cannot be dropped. */
-export function dropColumn(table: string, column: string, cluster?: string): string {
+export function dropColumn(table: string, column: string): string {
   const name = quoteIdent(column, 'column', 'column');
   if (String(column).toLowerCase() === 'id') throw new ValidationError('column', "'id' is built in and cannot be dropped");
-  return `ALTER TABLE ${qualifiedTable(table, cluster)} DROP COLUMN ${name}`;
+  return `ALTER TABLE ${quoteIdent(table, 'table', 'table')} DROP COLUMN ${name}`;
 }
 
 export function dropTable(name: string, ifExists = false): string {

@@ -104,9 +104,7 @@ describe('table statements', () => {
       sql.addColumn('t', { name: 'tag', type: 'string', flags: ['indexed', 'attribute', 'indexed'] }),
       'ALTER TABLE `t` ADD COLUMN `tag` string indexed attribute',
     );
-    assert.equal(sql.addColumn('products_delta', { name: 'stock', type: 'integer' }, 'c'), 'ALTER TABLE c:products_delta ADD COLUMN `stock` integer');
     assert.equal(sql.dropColumn('t', 'price'), 'ALTER TABLE `t` DROP COLUMN `price`');
-    assert.equal(sql.dropColumn('t', 'price', 'c'), 'ALTER TABLE c:t DROP COLUMN `price`');
   });
 
   test('addColumn / dropColumn refuse bad input', () => {
