@@ -112,7 +112,6 @@ describe('table statements', () => {
     rejects(() => sql.addColumn('t', { name: 'a b', type: 'float' }), 'column.name');
     rejects(() => sql.addColumn('t', { name: 'a', type: 'varchar' as sql.ColumnType }), 'column.type');
     rejects(() => sql.addColumn('t', { name: 'a', type: 'float', flags: ['indexed'] }), 'column.flags');
-    rejects(() => sql.addColumn('t', { name: 'a', type: 'float' }, 'c;x'), 'table.cluster');
     rejects(() => sql.dropColumn('t', 'id'), 'column');
     rejects(() => sql.dropColumn('t', 'ID'), 'column');
     rejects(() => sql.dropColumn('t', "a'b"), 'column');
