@@ -10,10 +10,13 @@
  *   cluster/<name>        observe every node, reconcileCluster (src/reconcile/cluster.ts: formation,
  *                         recorded last_committed per node, cluster view and conditions), keep the
  *                         agents' declared tables current, and queue every table key once formed
- *   table/<name>/<table>  observe, planTables, applyTables, table status and conditions
+ *   table/<name>/<table>  observe, the table's blue/green import (src/reconcile/import.ts: resume,
+ *                         tick, operation record), planTables (told to leave the distributed table
+ *                         to a running import), applyTables, table status and conditions
  */
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import path from 'node:path';
 import type { AgentClient } from '../agent/client.js';
 import type { DeclaredTables } from '../agent/protocol.js';
 import { managedTableNames } from '../domain/names.js';
@@ -29,6 +32,7 @@ import type { OperationRecord, RequestSink } from '../status/types.js';
 
 export { clusterKey };
 import type { MachineRuntime } from '../machines/runtime/machine-runtime.js';
+import { defaultSharedDir, reconcileImport, requestCancel, requestImport, type ImportEnv, type ImportPassResult, type ImportRequest } from './import.js';
 import { clusterKey, forcedBootstrapRequest, reconcileCluster, type ClusterReconcileContext, type ClusterReconcileResult } from './cluster.js';
 import { WorkQueue, type PassResult } from './queue.js';
 import { applyTables, planTables, tableConditions, tableNodeViews } from './tables.js';
@@ -67,6 +71,10 @@ export interface ControllerOptions {
   fastResyncMs?: number;
   observeTimeoutMs?: number;
   concurrency?: number;
+  /** imports: the shared volume every node's searchd reads (default `<data-dir>/shared`, the local platform's) */
+  sharedDir?: string;
+  /** imports: whole-import budget in ms (default 12 h) */
+  importTimeoutMs?: number;
 }
 
 export function tableKey(cluster: string, table: string): string {
@@ -167,6 +175,39 @@ export class Controller implements RequestSink {
     this.o.logger.warn('forced bootstrap requested', { operationId: op.id, node: input.node, requestedBy: input.requestedBy });
     this.queue.add(op.key);
     return op;
+  }
+
+  /** POST /api/import: starts a blue/green import of one table (IMPORT_IN_PROGRESS when one runs). */
+  async requestImport(input: ImportRequest): Promise<OperationRecord> {
+    const op = await requestImport(this.importEnv(), input);
+    this.queue.add(op.key);
+    return op;
+  }
+
+  /** DELETE /api/imports/:id: cancels an import before its flip. */
+  cancelImport(operationId: string, requestedBy: string): OperationRecord {
+    const op = requestCancel(this.importEnv(), operationId, requestedBy);
+    this.queue.add(op.key);
+    return op;
+  }
+
+  private importEnv(): ImportEnv {
+    const sharedDir = this.o.sharedDir ?? defaultSharedDir(this.o.runtime);
+    const env: ImportEnv = {
+      clusterName: this.o.clusterName,
+      status: this.o.status,
+      runtime: this.o.runtime,
+      pools: this.o.pools,
+      agentFor: (n) => this.o.agentFor(n),
+      logger: this.o.logger,
+      now: () => this.clock.now(),
+      spec: (table) => this.o.specs.specs().find((s) => s.spec.name === table)?.spec,
+      listNodes: () => this.o.platform.listNodes(),
+      outDir: (operationId) => path.join(sharedDir, 'imports', operationId),
+      sharedDir,
+    };
+    if (this.o.importTimeoutMs !== undefined) env.timeoutMs = this.o.importTimeoutMs;
+    return env;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -282,12 +323,16 @@ export class Controller implements RequestSink {
       signal: this.abort.signal,
       logger,
     });
+    const imported: ImportPassResult = loaded === undefined ? { running: false, holdDistributed: false } : reconcileImport(this.importEnv(), table, nodes, observations);
     const plan = planTables({
       specs: loaded === undefined ? [] : [loaded],
       retired: retired === undefined ? [] : [retired],
       observations,
       clusterName: this.o.clusterName,
       nodes,
+      ...(imported.running && imported.operationId !== undefined
+        ? { imports: { [table]: { operationId: imported.operationId, ...(imported.activeSlot !== undefined ? { activeSlot: imported.activeSlot } : {}) } } }
+        : {}),
     });
     for (const b of plan.blocked) logger.info('table step waits', { table, node: b.node, guard: b.guard, reason: b.reason });
     for (const g of plan.gaps) logger.warn('table convergence gap', { table, gap: g });
@@ -320,6 +365,7 @@ export class Controller implements RequestSink {
     this.o.status.setConditions(`table/${table}`, tableConditions(plan, table, conditionOptions));
     const failed = results?.filter((r) => !r.ok) ?? [];
     if (failed.length > 0) throw new Error(`${failed.length} table action(s) failed: ${failed.map((f) => `${f.action.kind} on ${f.action.node}: ${f.error}`).join('; ')}`);
+    if (imported.running) return { requeueAfterMs: Math.min(imported.requeueAfterMs ?? DEFAULT_FAST_RESYNC_MS, this.o.fastResyncMs ?? DEFAULT_FAST_RESYNC_MS) };
     if (plan.actions.length > 0 || plan.blocked.length > 0) return { requeueAfterMs: this.o.fastResyncMs ?? DEFAULT_FAST_RESYNC_MS };
     return undefined;
   }

@@ -106,6 +106,12 @@ export interface PlanTablesInput {
   clusterName: string;
   /** every node the platform lists (mirror lists use all of them: a down node is skipped by ha_strategy) */
   nodes: readonly NodeRef[];
+  /**
+   * tables with a running blue/green import (src/reconcile/import.ts): their distributed tables are
+   * never re-pointed while it runs (the import flips them), and `activeSlot` is the slot the import
+   * says serves (the new one once it has flipped)
+   */
+  imports?: Readonly<Record<string, { operationId: string; activeSlot?: Slot }>>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -267,6 +273,7 @@ interface Ctx {
   blocked: BlockedStep[];
   gaps: string[];
   guardFailure: { guard: string; reason: string } | undefined;
+  imports: NonNullable<PlanTablesInput['imports']>;
 }
 
 function act(ctx: Ctx, action: Omit<TableAction, 'phase'>, phase: number): void {
@@ -303,7 +310,10 @@ function planActiveSlot(base: string, observations: NodeObservation[]): { active
 function planDesiredTable(ctx: Ctx, spec: TableSpec, nodes: readonly NodeRef[]): TablePlanSummary {
   const names = managedTableNames(spec.name);
   const columns = spec.columns.map(columnSpec);
-  const { active, byNode } = planActiveSlot(spec.name, ctx.observations);
+  const observed = planActiveSlot(spec.name, ctx.observations);
+  const importing = ctx.imports[spec.name];
+  const active = importing?.activeSlot ?? observed.active;
+  const byNode = observed.byNode;
   const slotsSeen = new Set(Object.values(byNode));
   const summary: TablePlanSummary = {
     table: spec.name,
@@ -459,6 +469,17 @@ function planDesiredTable(ctx: Ctx, spec: TableSpec, nodes: readonly NodeRef[]):
     if (def === undefined) continue; // not observed this pass
     const diff = distributedDifference(def, desired);
     if (diff === undefined) continue;
+    if (importing !== undefined) {
+      // the import flips (or rolls back) the distributed tables itself; convergence waits for it
+      ctx.blocked.push({
+        table: spec.name,
+        node: o.node.name,
+        kind: 'alter-distributed',
+        guard: 'guardNoImportRunning',
+        reason: `import ${importing.operationId} is running: ${names.distributed} on ${o.node.name} is left as it is until it ends (${diff})`,
+      });
+      continue;
+    }
     const buddy = o.searchd.ok && o.searchd.value.buddy;
     if (buddy) {
       act(ctx, { table: spec.name, node: o.node.name, kind: 'alter-distributed', statements: [alterDistributed(names.distributed, desired)], reason: diff }, PHASE.distributed);
@@ -529,6 +550,7 @@ export function planTables(input: PlanTablesInput): TablesPlan {
     blocked: [],
     gaps: [],
     guardFailure: firstGuardFailure(observations, input.clusterName),
+    imports: input.imports ?? {},
   };
   const tables: Record<string, TablePlanSummary> = {};
   for (const s of input.specs) {
