@@ -10,6 +10,7 @@ import { requireBearer } from './auth.js';
 import { errorMiddleware, notFoundHandler } from './errors.js';
 import { clusterRouter } from './routes/cluster.js';
 import { eventsRouter } from './routes/events.js';
+import { importsRouter } from './routes/imports.js';
 import { operationsRouter } from './routes/operations.js';
 import { queryRouter } from './routes/query.js';
 import { tablesRouter } from './routes/tables.js';
@@ -45,6 +46,7 @@ export function createApiApp(deps: ApiDeps): Express {
   api.use(clusterRouter(deps));
   api.use(tablesRouter(deps));
   api.use(operationsRouter(deps));
+  api.use(importsRouter(deps));
   api.use(eventsRouter(deps));
   api.use(queryRouter(deps));
   api.use(notFoundHandler);

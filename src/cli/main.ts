@@ -6,6 +6,8 @@ import { UsageError, parseArgs } from './args.js';
 import type { ParsedArgs } from './args.js';
 import { CliError } from './client.js';
 import { BOOTSTRAP_HELP, runBootstrap } from './commands/bootstrap.js';
+import { CANCEL_HELP, runCancel } from './commands/cancel.js';
+import { IMPORT_HELP, runImport } from './commands/import.js';
 import { DESCRIBE_HELP, runDescribe } from './commands/describe.js';
 import { GET_HELP, runGet } from './commands/get.js';
 import { QUERY_HELP, runQuery } from './commands/query.js';
@@ -26,6 +28,8 @@ Commands:
   validate FILE...                         check table spec files offline
   query [--node N|--all] [--write] SQL     run SQL on one node or on every node
   bootstrap --node N --force               request a forced bootstrap from one node
+  import TABLE [--source URL] [--wait]     blue/green import of a table
+  cancel ID                                cancel a running import
 
 Global flags:
       --server URL      controller API (default $MCTL_SERVER, else http://127.0.0.1:8080)
@@ -48,6 +52,8 @@ const COMMANDS: Record<string, CommandDef> = {
   validate: { help: VALIDATE_HELP, run: runValidate },
   query: { help: QUERY_HELP, run: runQuery },
   bootstrap: { help: BOOTSTRAP_HELP, run: runBootstrap },
+  import: { help: IMPORT_HELP, run: runImport },
+  cancel: { help: CANCEL_HELP, run: runCancel },
 };
 
 export async function runMctl(argv: readonly string[], env: CliEnv, io: Io, signal: AbortSignal): Promise<number> {
