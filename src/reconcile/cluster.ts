@@ -265,9 +265,12 @@ function startOperation(
     steps: [...(base?.steps ?? []), { name: 'decide', state: 'succeeded', startedAt: at, finishedAt: at, message: input.reason }],
   };
   if (input.kind === 'forced-bootstrap') op.target = input.source;
+  // the machine's snapshot is on disk before the record says "running": a controller killed in
+  // between finds the machine (and writes the record from it) instead of an orphan running record
+  const entry = ctx.runtime.start(key, def, input);
   ctx.status.upsertOperation(op);
   ctx.logger.info('cluster operation started', { key, operationId: input.operationId, kind: input.kind, source: input.source, mode: input.mode, reconcileId: ctx.reconcileId });
-  return ctx.runtime.start(key, def, input);
+  return entry;
 }
 
 // ---------------------------------------------------------------------------------------------
