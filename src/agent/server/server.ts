@@ -11,6 +11,7 @@ import { StartGateStore } from './start-gate.js';
 import { JobManager, type JobKind } from './jobs.js';
 import { DeclaredTablesStore } from './declared-tables.js';
 import { indexerKind } from './job-kinds/indexer.js';
+import { buildMainKind } from './job-kinds/build-main.js';
 
 /** Connect timeout to the local searchd: probes must answer quickly when it is down. */
 export const SEARCHD_CONNECT_TIMEOUT_MS = 2_000;
@@ -32,7 +33,7 @@ export interface StartAgentOptions {
 
 /** The built-in job kinds for a config. */
 export function builtinKinds(config: AgentServerConfig): JobKind[] {
-  return [indexerKind(config.binaries.indexer) as unknown as JobKind];
+  return [indexerKind(config.binaries.indexer) as unknown as JobKind, buildMainKind(config.binaries) as unknown as JobKind];
 }
 
 export async function createAgentDeps(config: AgentServerConfig, options: StartAgentOptions = {}): Promise<AgentDeps> {
