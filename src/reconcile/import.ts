@@ -35,7 +35,7 @@ import type { MachineDefinition, MachineRuntime, RunningMachine } from '../machi
 import type { ClusterObservation } from '../observe/types.js';
 import type { NodeRef } from '../platform/types.js';
 import type { OperationRecord, OperationStep, StatusReader, StatusWriter } from '../status/types.js';
-import { columnSpec, desiredDistributed } from './tables.js';
+import { desiredDistributed } from './tables.js';
 
 export const IMPORT_OPERATION_KIND = 'import';
 /** whole-import budget (imports often take more than an hour) */
@@ -125,7 +125,9 @@ function importDefinition(env: ImportEnv, key: string): MachineDefinition<typeof
     buildSpec: (table) => {
       const spec = l.env.spec(table);
       if (!spec) throw new AppError('TABLE_NOT_IN_SPECS', `${table} is no longer in the specs`);
-      return { columns: spec.columns.map(columnSpec), settings: spec.settings };
+      // the job takes the spec's columns as declared and settings as strings or numbers
+      const settings = Object.fromEntries(Object.entries(spec.settings ?? {}).map(([k, v]) => [k, typeof v === 'boolean' ? (v ? 1 : 0) : v]));
+      return { columns: spec.columns, settings };
     },
     onProgress: (operationId, p) => recordProgress(l.env, operationId, p),
     logger: env.logger,
