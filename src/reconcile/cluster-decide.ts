@@ -25,9 +25,13 @@ export type NodeRole =
   | 'member'
   /** searchd answers and is not in the cluster */
   | 'standalone'
-  /** searchd is down and the agent says the start script holds at the gate */
+  /** searchd is down and its start script is waiting at the gate (it asked and got `hold`) */
   | 'held'
-  /** searchd is down (or not answering yet) but a start is under way */
+  /**
+   * searchd is down (or not answering yet) and nobody waits at the gate: a start under way, or a node being
+   * stopped. No start decision is given to it: a decision nobody asked for would outlive a full stop and let
+   * the node start plainly later, dropping its cluster.
+   */
   | 'starting'
   /** neither searchd nor the agent answer */
   | 'unknown';
@@ -117,7 +121,7 @@ export function nodeFacts(clusterName: string, o: NodeObservation, recorded: Rec
   let role: NodeRole;
   if (searchd) role = cluster ? 'member' : 'standalone';
   else if (!agent) role = 'unknown';
-  else if (!agent.searchd.running && agent.gate.mode === 'hold') role = 'held';
+  else if (!agent.searchd.running && agent.gate.mode === 'hold' && agent.gate.holdingSince !== undefined) role = 'held';
   else role = 'starting';
 
   const gUuid = grastate?.uuid !== undefined && grastate.uuid !== '' && !/^0{8}-/.test(grastate.uuid) ? grastate.uuid : undefined;

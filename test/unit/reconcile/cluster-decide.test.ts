@@ -66,6 +66,15 @@ describe('decideFormation', () => {
     assert.equal(d.mode, 'normal');
   });
 
+  it('a stopped node nobody waits for at the gate gets no start decision (it would outlive a full stop)', () => {
+    const stopped = held(2, { uuid: UUID, seqno: 5 });
+    assert.ok(stopped.agent.ok);
+    delete stopped.agent.value.gate.holdingSince;
+    const d = decide([member(0, { view: [0, 1] }), member(1, { view: [0, 1] }), stopped]);
+    assert.notEqual(d.kind, 'start');
+    assert.equal(clusterFacts({ clusterName: CLUSTER, observations: [stopped], recorded: {} })[0]?.role, 'starting');
+  });
+
   it('all synced: steady, with a nodes_set update when it lags', () => {
     const ok = decide([member(0, { view: ALL }), member(1, { view: ALL }), member(2, { view: ALL })]);
     assert.ok(ok.kind === 'steady');
