@@ -115,6 +115,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     agentFor,
     runtime,
     logger: logger.child({ component: 'controller' }),
+    resyncMs: config.resyncIntervalMs,
     ...o.controller,
   };
   // on loopback the Galera listener must bind 127.0.0.1 (manticore-facts section 7)

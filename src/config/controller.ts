@@ -94,7 +94,7 @@ export function loadControllerConfig(options: LoadOptions): ControllerConfig {
     platform,
     logLevel: src.oneOf(S.logLevel, LOG_LEVELS, 'info'),
     logFormat: src.oneOf(S.logFormat, ['json', 'pretty'] as const, 'json'),
-    resyncIntervalMs: src.durationMs(S.resyncInterval, 30_000, 100),
+    resyncIntervalMs: src.durationMs(S.resyncInterval, 2_000, 100),
     help: flags['--help'] === true,
   };
 }

@@ -60,7 +60,7 @@ export const CONTROLLER_SETTINGS = {
   agentPort: s('controller', 'agentPort', ['AGENT_PORT'], '`8080`', 'agent port assumed for `NODES` entries (agent URL `http://<host>:<port>`)'),
   logLevel: s('controller', 'logLevel', ['LOG_LEVEL'], '`info`', 'error, warn, info, debug', '--log-level'),
   logFormat: s('controller', 'logFormat', ['LOG_FORMAT'], '`json`', '`json` (one object per line) or `pretty`', '--log-format'),
-  resyncInterval: s('controller', 'resyncInterval', ['RESYNC_INTERVAL'], '`30s`', 'how often every key is reconciled without a trigger (`500ms`, `30s`, `5m`; a bare number is seconds)', '--resync'),
+  resyncInterval: s('controller', 'resyncInterval', ['RESYNC_INTERVAL'], '`2s`', 'how often every key is reconciled without a trigger while the cluster is Ready (it is also how fast a dead node is noticed; 500 ms while not Ready) (`500ms`, `30s`, `5m`; a bare number is seconds)', '--resync'),
   searchdBin: s('controller', 'searchdBin', ['SEARCHD_BIN'], '`searchd` on PATH, else the simulator', 'searchd binary the local platform runs'),
   indexerBin: s('controller', 'indexerBin', ['INDEXER_BIN'], '`indexer` on PATH, else the simulator', 'indexer binary (passed to local agents)'),
   backupBin: s('controller', 'backupBin', ['MANTICORE_BACKUP_BIN'], '`manticore-backup` on PATH, else the simulator', 'manticore-backup binary (passed to local agents)'),

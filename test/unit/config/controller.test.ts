@@ -28,7 +28,7 @@ describe('controller config', () => {
     assert.equal(c.platform.kind === 'local' && c.platform.binaries.isSimulator, true);
     assert.equal(c.logLevel, 'info');
     assert.equal(c.logFormat, 'json');
-    assert.equal(c.resyncIntervalMs, 30_000);
+    assert.equal(c.resyncIntervalMs, 2_000);
     assert.equal(c.tablesConfig, undefined);
     assert.equal(c.help, false);
   });
