@@ -562,15 +562,19 @@ class Parser {
     return { name, type: t.value.toLowerCase(), options };
   }
 
-  /** `key [=] value` pairs, separated by blanks (or commas); keys may repeat. */
-  private tableOptions(): TableOption[] {
+  /**
+   * `key [=] value` pairs, separated by blanks (or commas); keys may repeat. ALTER TABLE requires the `=`
+   * (as in ddl.y's create_table_option), CREATE TABLE does not.
+   */
+  private tableOptions(equalsRequired = false): TableOption[] {
     const options: TableOption[] = [];
     for (;;) {
       const t = this.peek();
       if (t.type !== 'ident') break;
       this.i++;
       const key = t.value.toLowerCase();
-      this.acceptPunct('=');
+      if (equalsRequired) this.expectPunct('=');
+      else this.acceptPunct('=');
       options.push({ key, value: this.settingValue() });
       this.acceptPunct(',');
     }
@@ -655,7 +659,7 @@ class Parser {
     }
     // `ALTER TABLE t key='value' ...` only: every other ALTER TABLE form (MODIFY COLUMN, RECONFIGURE,
     // REBUILD ..., KILLLIST_TARGET) is not simulated and must fail instead of being read as options
-    const options = this.alterOptions();
+    const options = this.tableOptions(true);
     if (options.length === 0) throw this.unexpected();
     return { kind: 'alter_table_options', name, options };
   }
@@ -691,20 +695,6 @@ class Parser {
     return { name, type, options };
   }
 
-  /** `key=value` pairs of ALTER TABLE (the `=` is required, as in ddl.y's create_table_option). */
-  private alterOptions(): TableOption[] {
-    const options: TableOption[] = [];
-    for (;;) {
-      const t = this.peek();
-      if (t.type !== 'ident') break;
-      this.i++;
-      const key = t.value.toLowerCase();
-      this.expectPunct('=');
-      options.push({ key, value: this.settingValue() });
-      this.acceptPunct(',');
-    }
-    return options;
-  }
 
   private truncate(): Statement {
     this.expectKw('truncate');
