@@ -116,6 +116,12 @@ describe('build-main job kind', () => {
     assert.ok(existsSync(`${result.rtPrefix}.meta`), 'the RT table files are there');
     assert.ok(!existsSync(path.join(outDir, 'plain')), 'the plain build is removed');
 
+    // a second build into the same outDir (a retry after an agent restart) replaces the leftovers, never appends
+    await client.startJob({ id: 'op1-retry:node0', kind: 'build-main', params: params(outDir, [s1, s2]) });
+    const retry = await finished(client, 'op1-retry:node0');
+    assert.equal(retry.state, 'succeeded', `retry failed: ${retry.error}`);
+    assert.equal((retry.result as { rows: number }).rows, 5);
+
     const node = new SearchdNode({ name: 'rt-node', dir: path.join(work, 'node'), serverId: 1, binaries: BIN });
     nodes.push(node);
     await node.start();
@@ -228,11 +234,11 @@ describe('build-main job kind', () => {
       'the bench build',
       { factor: 40 },
     );
-    assert.equal(done.state, 'succeeded', done.error);
     const seconds = (Date.now() - started) / 1000;
-    const result = done.result as { rows: number; bytes: number };
+    const result = done.result as { rows: number; bytes: number; durationMs: number };
+    t.diagnostic(`build-main ${done.state}: ${benchRows} rows, ${(result.bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s (job ${result.durationMs} ms) = ${Math.round(benchRows / seconds)} rows/s${done.error ? `; error: ${done.error}` : ''}`);
+    assert.equal(done.state, 'succeeded', done.error);
     assert.equal(result.rows, benchRows);
-    t.diagnostic(`build-main: ${benchRows} rows, ${(result.bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s = ${Math.round(benchRows / seconds)} rows/s`);
     rmSync(work, { recursive: true, force: true });
   });
 });

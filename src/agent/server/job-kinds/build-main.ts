@@ -219,8 +219,13 @@ async function runBuildMain(p: BuildMainParams, ctx: JobContext, bins: BuildMain
       fail(`ATTACH TABLE ${names.plain} TO TABLE ${names.rt} failed: ${errorMessage(err)}`);
     }
     ctx.report(BUILD_SHARE + 0.04, `counting rows of ${names.rt}`);
-    const rows = await sd.client.query(selectCount(names.rt));
-    const count = Number(Object.values(rows[0] ?? {})[0]);
+    let count = Number.NaN;
+    try {
+      count = Number(Object.values((await sd.client.query(selectCount(names.rt)))[0] ?? {})[0]);
+    } catch (err) {
+      cancelledCheck();
+      fail(`SELECT COUNT(*) FROM ${names.rt} failed: ${errorMessage(err)}`, { rows: fed.rows, bytes: fed.bytes });
+    }
     if (count !== fed.rows) {
       fail(`${names.rt} holds ${count} rows after ATTACH, but ${fed.rows} were fed (duplicate document ids in the sources?)`, { rows: fed.rows, count });
     }
