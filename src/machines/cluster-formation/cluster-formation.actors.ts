@@ -162,7 +162,8 @@ export async function applyReleaseNodes(deps: ClusterFormationDeps, input: Nodes
       skipped.push(name);
       continue;
     }
-    if (state.searchd.running || state.gate.mode !== 'hold') {
+    // only a start script waiting at the gate gets a decision: one nobody asked for would outlive a stop
+    if (state.searchd.running || state.gate.mode !== 'hold' || state.gate.holdingSince === undefined) {
       skipped.push(name);
       continue;
     }
