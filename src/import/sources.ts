@@ -88,8 +88,8 @@ export async function probeSource(ref: SourceRef, signal?: AbortSignal): Promise
   let res: Response;
   try {
     res = await fetch(ref.url, { method: 'HEAD', signal: s, redirect: 'follow' });
-    if (res.status === 405 || res.status === 501) {
-      // no HEAD: a one-byte ranged GET tells the same
+    if (res.status >= 400 && res.status !== 404) {
+      // no HEAD (405/501), or a signed URL valid for GET only (403): a one-byte ranged GET tells the same
       res = await fetch(ref.url, { headers: { range: 'bytes=0-0' }, signal: s, redirect: 'follow' });
       await res.body?.cancel();
     }
