@@ -51,7 +51,7 @@ export function configValue(value: string, field: string): string {
   return value.replace(/#/g, '\\#');
 }
 
-/** `256M`, `1G`, `524288K`, bytes; at most 2047M. Returns the canonical text or throws. */
+/** `256M`, `1G`, `524288K`, bytes; more than 0 and at most 2047M (indexer's maximum). Returns the canonical text or throws. */
 export function parseMemLimit(value: unknown, field = 'memLimit'): string {
   const m = typeof value === 'string' ? /^\s*(\d+)\s*([kKmMgG]?)\s*$/.exec(value) : null;
   if (m === null) throw new ValidationError(field, `${JSON.stringify(value)}: use a size like 256M (K, M or G; at most 2047M)`);
@@ -59,7 +59,7 @@ export function parseMemLimit(value: unknown, field = 'memLimit'): string {
   const unit = (m[2] ?? '').toUpperCase();
   const bytes = n * (unit === 'K' ? 1024 : unit === 'M' ? 1024 ** 2 : unit === 'G' ? 1024 ** 3 : 1);
   if (bytes > MAX_MEM_LIMIT_BYTES) throw new ValidationError(field, `${value} is above indexer's maximum of 2047M`);
-  if (bytes < 32 * 1024 * 1024) throw new ValidationError(field, `${value} is below 32M; use 256M-1024M`);
+  if (bytes === 0) throw new ValidationError(field, 'must be more than 0; use 256M-1024M');
   return `${n}${unit}`;
 }
 
