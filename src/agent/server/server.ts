@@ -12,6 +12,7 @@ import { JobManager, type JobKind } from './jobs.js';
 import { DeclaredTablesStore } from './declared-tables.js';
 import { indexerKind } from './job-kinds/indexer.js';
 import { buildMainKind } from './job-kinds/build-main.js';
+import { backupTableKind } from './job-kinds/backup-table.js';
 
 /** Connect timeout to the local searchd: probes must answer quickly when it is down. */
 export const SEARCHD_CONNECT_TIMEOUT_MS = 2_000;
@@ -33,7 +34,8 @@ export interface StartAgentOptions {
 
 /** The built-in job kinds for a config. */
 export function builtinKinds(config: AgentServerConfig): JobKind[] {
-  return [indexerKind(config.binaries.indexer) as unknown as JobKind, buildMainKind(config.binaries) as unknown as JobKind];
+  return [indexerKind(config.binaries.indexer) as unknown as JobKind, buildMainKind(config.binaries) as unknown as JobKind,
+    backupTableKind({ backupBin: config.binaries.backup, searchdConfig: config.searchdConfig, mysql: config.mysql }) as unknown as JobKind];
 }
 
 export async function createAgentDeps(config: AgentServerConfig, options: StartAgentOptions = {}): Promise<AgentDeps> {
