@@ -167,6 +167,35 @@ describe('build-main job kind', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
+  test('TSV without a header (tsvpipe), slot a, table settings and memLimit', async () => {
+    const work = tmp('tsv');
+    const src = path.join(work, 'docs.tsv');
+    writeFileSync(src, ['1\talpha bravo\t10', '2\tbravo charlie\t20', '3\tcharlie delta\t30'].join('\n') + '\n');
+    const outDir = path.join(work, 'out');
+    await client.startJob({
+      id: 'op6:node0',
+      kind: 'build-main',
+      params: {
+        table: 'docs',
+        slot: 'a',
+        columns: [
+          { name: 'title', type: 'text' },
+          { name: 'price', type: 'integer' },
+        ],
+        settings: { morphology: 'stem_en' },
+        format: 'tsv',
+        header: false,
+        sources: [src],
+        memLimit: '128M',
+        outDir,
+      },
+    });
+    const done = await finished(client, 'op6:node0');
+    assert.equal(done.state, 'succeeded', done.error);
+    assert.deepEqual({ ...(done.result as Record<string, unknown>), durationMs: 0 }, { rows: 3, bytes: 55, rtPrefix: path.join(outDir, 'rt', 'docs_main_a'), durationMs: 0 });
+    rmSync(work, { recursive: true, force: true });
+  });
+
   test('a missing source fails in pre-flight, before anything is written', async () => {
     const work = tmp('missing');
     const outDir = path.join(work, 'out');
