@@ -240,6 +240,47 @@ describe('build-main job kind', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
+  test('cancel while the temporary searchd runs kills it and removes the partial files', async () => {
+    const work = tmp('cancel-searchd');
+    // a searchd that starts and never answers: the job waits in the temporary-searchd phase
+    const fake = path.join(work, 'hanging-searchd.js');
+    writeFileSync(fake, 'setInterval(() => {}, 1000);\n');
+    const agent2 = await startAgentServer({
+      host: '127.0.0.1',
+      port: 0,
+      token: TOKEN,
+      mysql: { host: '127.0.0.1', port: 1 },
+      dataDir: path.join(work, 'data'),
+      jobsDir: path.join(work, 'agent'),
+      binaries: { searchd: fake, indexer: BIN.indexer, backup: BIN.backup },
+    });
+    try {
+      const client2 = new AgentClient({ baseUrl: agent2.url, token: TOKEN, timeoutMs: 10_000 });
+      const s1 = path.join(work, 'p.csv');
+      writeFileSync(s1, SEGMENT_1.join('\n') + '\n');
+      const outDir = path.join(work, 'out');
+      await client2.startJob({ id: 'op7:node0', kind: 'build-main', params: params(outDir, [s1]) });
+      const record = path.join(work, 'agent', 'jobs', 'op7:node0.json');
+      const pid = await waitFor(
+        () => {
+          const child = (JSON.parse(readFileSync(record, 'utf8')) as { child?: { pid: number; command: string } }).child;
+          return child?.command === fake ? child.pid : undefined;
+        },
+        'tool',
+        'the temporary searchd to be started',
+      );
+      assert.ok(groupAlive(pid));
+      const cancelled = await client2.cancelJob('op7:node0');
+      assert.equal(cancelled.state, 'cancelled');
+      await waitFor(() => !groupAlive(pid), 'stop', 'the temporary searchd group to be gone');
+      assert.deepEqual(readdirSync(path.join(outDir, 'rt')), []);
+      assert.ok(!existsSync(path.join(outDir, 'plain')));
+    } finally {
+      await agent2.close();
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+
   const benchRows = Number(process.env['BUILD_MAIN_BENCH_ROWS'] ?? '0');
   test(`generated CSV of ${benchRows} rows (rows/s as a diagnostic)`, { skip: benchRows <= 0 ? 'set BUILD_MAIN_BENCH_ROWS' : false }, async (t) => {
     const work = tmp('bench');
