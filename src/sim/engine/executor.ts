@@ -770,7 +770,7 @@ export class Executor {
       const local = this.engine.local(name);
       if (local) {
         addColumns(local.columns);
-        docs.push(...local.docs.values());
+        for (const d of local.docs.values()) docs.push(d);
         continue;
       }
       const dist = this.engine.dist(name);
@@ -787,7 +787,7 @@ export class Executor {
           continue;
         }
         addColumns(lt.columns);
-        docs.push(...lt.docs.values());
+        for (const d of lt.docs.values()) docs.push(d);
       }
       const replies = await Promise.all(
         dist.agents.map((a, i) => this.agents.query(`${n}#${i}`, parseAgent(a), dist.ha_strategy, dist.agent_retry_count, stmt.where)),
@@ -795,7 +795,7 @@ export class Executor {
       for (const r of replies) {
         if (r.reply) {
           addColumns(r.reply.columns);
-          docs.push(...r.reply.docs);
+          for (const d of r.reply.docs) docs.push(d);
         } else {
           const last = r.errors[r.errors.length - 1];
           if (last) warnings.push(`table ${n}: agent ${last.mirror.addr}: ${last.message}`);
@@ -876,7 +876,8 @@ export class Executor {
       for (const c of t.columns) if (!columns.some((x) => x.name === c.name)) columns.push(c);
     }
     const ev = new Evaluator(columns, name);
-    for (const t of tables) docs.push(...filterDocs(t.docs.values(), req.where as Expr | undefined, ev));
+    // spread arguments overflow the stack for large tables: push one by one
+    for (const t of tables) for (const d of filterDocs(t.docs.values(), req.where as Expr | undefined, ev)) docs.push(d);
     return { columns, docs };
   }
 
