@@ -366,3 +366,17 @@ describe('executor: statement kinds', () => {
     assert.deepEqual(await h.columns('SHOW AGENT STATUS'), ['Key', 'Value']);
   });
 });
+
+describe('executor: large tables', () => {
+  test('SELECT over 200k rows (more than a spread argument list can hold) counts and sorts them', async () => {
+    const h = rtNode();
+    await h.run('CREATE TABLE big (title text, n integer)');
+    for (let b = 0; b < 20; b++) {
+      const vals: string[] = [];
+      for (let i = 1; i <= 10_000; i++) vals.push(`(${b * 10_000 + i}, 'doc', ${b * 10_000 + i})`);
+      await h.run(`INSERT INTO big (id, title, n) VALUES ${vals.join(', ')}`);
+    }
+    assert.deepEqual(await h.rows('SELECT count(*) FROM big'), [[200_000]]);
+    assert.deepEqual(await h.rows('SELECT id FROM big ORDER BY id DESC LIMIT 2'), [['200000'], ['199999']]);
+  });
+});
