@@ -3,6 +3,7 @@
  * vars, env vars override defaults. See settings.ts for every setting and its meaning.
  */
 import path from 'node:path';
+import { parseBackupSchedulesText } from '../backup/schedule.js';
 import { validateIdentifier } from '../manticore/identifiers.js';
 import { ValidationError } from '../lib/errors.js';
 import type { NodeRef } from '../platform/types.js';
@@ -31,6 +32,10 @@ export interface ControllerConfig {
   logLevel: LogLevel;
   logFormat: LogFormat;
   resyncIntervalMs: number;
+  /** BACKUP_SCHEDULES as a parsed JSON array (entries are checked by src/backup/schedule.ts) */
+  backupSchedules: unknown[];
+  /** BACKUP_MISSED_WINDOW */
+  backupMissedWindowMs: number;
   /** true when --help was given: the entry point prints usage and exits */
   help: boolean;
 }
@@ -95,6 +100,8 @@ export function loadControllerConfig(options: LoadOptions): ControllerConfig {
     logLevel: src.oneOf(S.logLevel, LOG_LEVELS, 'info'),
     logFormat: src.oneOf(S.logFormat, ['json', 'pretty'] as const, 'json'),
     resyncIntervalMs: src.durationMs(S.resyncInterval, 2_000, 100),
+    backupSchedules: parseBackupSchedulesText(src.string(S.backupSchedules), 'BACKUP_SCHEDULES'),
+    backupMissedWindowMs: src.durationMs(S.backupMissedWindow, 3_600_000, 0),
     help: flags['--help'] === true,
   };
 }

@@ -64,6 +64,8 @@ export const CONTROLLER_SETTINGS = {
   searchdBin: s('controller', 'searchdBin', ['SEARCHD_BIN'], '`searchd` on PATH, else the simulator', 'searchd binary the local platform runs'),
   indexerBin: s('controller', 'indexerBin', ['INDEXER_BIN'], '`indexer` on PATH, else the simulator', 'indexer binary (passed to local agents)'),
   backupBin: s('controller', 'backupBin', ['MANTICORE_BACKUP_BIN'], '`manticore-backup` on PATH, else the simulator', 'manticore-backup binary (passed to local agents)'),
+  backupSchedules: s('controller', 'backupSchedules', ['BACKUP_SCHEDULES'], '(none)', 'scheduled backups besides the specs\' `backups`: JSON array of `{"table","type":"delta"|"main","schedule":"<5-field cron, UTC>"}` (optional `keep`, `maxAge` e.g. `30d`); an unusable entry is reported and skipped'),
+  backupMissedWindow: s('controller', 'backupMissedWindow', ['BACKUP_MISSED_WINDOW'], '`1h`', 'a scheduled backup missed while no controller ran still runs once on start when at most this late (`0` = only within 1 min)'),
 } as const satisfies Record<string, SettingDoc>;
 
 export const AGENT_SETTINGS = {
