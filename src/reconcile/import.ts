@@ -171,9 +171,15 @@ export async function requestImport(env: ImportEnv, req: ImportRequest): Promise
   const spec = env.spec(req.table);
   if (!spec) throw new ValidationError('table', `no table spec named ${JSON.stringify(req.table)}: GET /api/tables lists the managed tables`);
   const key = importMachineKey(env.clusterName, spec.name);
+  let entry = env.runtime.get<typeof blueGreenImportMachine>(key);
+  if (entry && entry.actor.getSnapshot().status !== 'active') {
+    // a finished machine the table pass has not removed yet: close its record and remove it now
+    syncImportOperation(env, entry);
+    env.runtime.stop(key, { remove: true });
+    entry = undefined;
+  }
   const running = runningImport(env.status, env.clusterName, spec.name);
-  const entry = env.runtime.get<typeof blueGreenImportMachine>(key);
-  if (running || (entry && entry.actor.getSnapshot().status === 'active')) {
+  if (running || entry) {
     const id = running?.id ?? entry!.actor.getSnapshot().context.operationId;
     throw new AppError('IMPORT_IN_PROGRESS', `an import of ${spec.name} is already running: operation ${id} (follow it with GET /api/operations/${id}, or cancel it with DELETE /api/imports/${id})`, {
       details: { operationId: id, table: spec.name },
@@ -217,7 +223,13 @@ export async function requestImport(env: ImportEnv, req: ImportRequest): Promise
   env.status.upsertOperation(op);
   const l = liveOf(env, key);
   l.nodes = nodes;
-  const started = env.runtime.start(key, importDefinition(env, key), input);
+  let started: ImportEntry;
+  try {
+    started = env.runtime.start(key, importDefinition(env, key), input);
+  } catch (err) {
+    env.status.upsertOperation({ ...op, state: 'failed', finishedAt: at, error: `the import machine did not start: ${errorMessage(err)}` });
+    throw err;
+  }
   watch(env, key, started);
   env.logger.info('import requested', { operationId, table: spec.name, requestedBy: req.requestedBy, sources, buildNode: buildNode.name });
   return env.status.operation(operationId) ?? op;

@@ -27,6 +27,8 @@ const WAIT_FORMED_MS = timeoutMs('start') + timeoutMs('form') + 15_000;
 const WAIT_IMPORT_MS = 120_000;
 /** pause between two rounds of the query loop */
 const QUERY_LOOP_PAUSE_MS = 20;
+/** rows of the CSV whose build is cancelled (large enough for the build to outlast the cancel request) */
+const CANCEL_CSV_ROWS = 400_000;
 
 let dir: string;
 let stack: RunningStack;
@@ -227,4 +229,31 @@ test('a missing source fails before anything changes; slot a keeps serving', { t
     assert.equal(parseCount(await sql(n).query(selectCount('products'))), 30);
     assert.equal((await tablesOn(n)).has('products_main_b'), false);
   }
+});
+
+test('cancel during the build (DELETE /api/imports/:id): the partial slot is removed, slot a keeps serving', { timeout: WAIT_IMPORT_MS + 30_000 }, async () => {
+  writeCsv(path.join(dir, 'csv', 'big.csv'), CANCEL_CSV_ROWS, 'big');
+  const loop = queryLoop();
+  const res = await api('POST', '/api/import', { table: 'products', source: path.join(dir, 'csv', 'big.csv') });
+  assert.equal(res.status, 202, JSON.stringify(res.json));
+  const id = (res.json as { data: OperationRecord }).data.id;
+  await waitFor(
+    async () => stack.status.operation(id)?.steps.some((s) => s.name === 'build' && s.state === 'running') === true,
+    'replicate',
+    'the build step runs',
+  );
+  const del = await api('DELETE', `/api/imports/${id}`);
+  assert.equal(del.status, 200, JSON.stringify(del.json));
+  const end = await waitOperation(id);
+  await loop.stop();
+  assert.equal(end.state, 'cancelled', `${end.error ?? ''} ${JSON.stringify(end.steps)}`);
+  assert.deepEqual(loop.failures, [], 'no query failed');
+  for (const n of nodes) {
+    assert.deepEqual(loop.counts.get(n.name), [30], `${n.name} answered from slot a only`);
+    assert.equal(await servedSlot(n), 'a');
+    assert.equal((await tablesOn(n)).has('products_main_b'), false, `no partial slot on ${n.name}`);
+  }
+  // a finished import cannot be cancelled
+  const late = await api('DELETE', `/api/imports/${id}`);
+  assert.equal(late.status, 409);
 });
