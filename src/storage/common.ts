@@ -45,6 +45,16 @@ export class ByteCounter extends Transform {
   }
 }
 
+/** A message for anything thrown: Error, or a plain `{message}` object (the GCS library rejects with those). */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (typeof err === 'object' && err !== null && typeof (err as { message?: unknown }).message === 'string') {
+    const e = err as { message: string; code?: unknown };
+    return e.code === undefined ? e.message : `${e.message} (${String(e.code)})`;
+  }
+  return errorMessage(err);
+}
+
 export function abortedError(key: string, reason?: unknown): AppError {
   return new AppError('STORAGE_ABORTED', `upload of ${key} was aborted; nothing was stored under it`, {
     retryable: true,
@@ -62,7 +72,7 @@ export function notFoundError(description: string, key: string, cause?: unknown)
 }
 
 export function uploadFailedError(description: string, key: string, cause: unknown): AppError {
-  return new AppError('STORAGE_UPLOAD_FAILED', `upload of ${key} to ${description} failed: ${errorMessage(cause)}; nothing was stored under it`, {
+  return new AppError('STORAGE_UPLOAD_FAILED', `upload of ${key} to ${description} failed: ${describeError(cause)}; nothing was stored under it`, {
     retryable: true,
     cause,
     details: { key },
@@ -70,7 +80,7 @@ export function uploadFailedError(description: string, key: string, cause: unkno
 }
 
 export function storageError(description: string, action: string, key: string, cause: unknown): AppError {
-  return new AppError('STORAGE_FAILED', `${action} ${key} in ${description} failed: ${errorMessage(cause)}`, {
+  return new AppError('STORAGE_FAILED', `${action} ${key} in ${description} failed: ${describeError(cause)}`, {
     retryable: true,
     cause,
     details: { key, action },

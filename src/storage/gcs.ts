@@ -90,7 +90,7 @@ export class GcsObjectStore implements ObjectStore {
     checkKey(key);
     // Ask first, so a missing object is a clean STORAGE_NOT_FOUND rather than an error on the stream later.
     if ((await this.head(key)) === undefined) throw notFoundError(this.description, key);
-    const stream = this.bucket.file(key).createReadStream({ validation: false });
+    const stream = this.bucket.file(key).createReadStream({ validation: 'crc32c' });
     if (opts.signal) {
       const signal = opts.signal;
       const onAbort = (): void => {
