@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { startStack, type RunningStack } from '../../../src/bin/controller.js';
+import { runMctl } from '../../../src/cli/main.js';
 import { loadControllerConfig } from '../../../src/config/controller.js';
 import { errorMessage } from '../../../src/lib/errors.js';
 import { createLogger, silentLogger } from '../../../src/lib/logger.js';
@@ -256,4 +257,23 @@ test('cancel during the build (DELETE /api/imports/:id): the partial slot is rem
   // a finished import cannot be cancelled
   const late = await api('DELETE', `/api/imports/${id}`);
   assert.equal(late.status, 409);
+});
+
+test('mctl import TABLE SOURCE --watch follows the import to its end; mctl cancel of a finished import fails', { timeout: WAIT_IMPORT_MS + 30_000 }, async () => {
+  writeCsv(path.join(dir, 'csv', 'third.csv'), 12, 'third');
+  const out: string[] = [];
+  const err: string[] = [];
+  const io = { out: (t: string) => out.push(t), err: (t: string) => err.push(t) };
+  const env = { MCTL_SERVER: stack.url!, MCTL_TOKEN: TOKEN };
+  const code = await runMctl(['import', 'products', path.join(dir, 'csv', 'third.csv'), '--watch'], env, io, new AbortController().signal);
+  assert.equal(code, 0, `${out.join('')}${err.join('')}`);
+  assert.match(out.join(''), /succeeded: products serves products_main_b \(12 rows\)/);
+  assert.match(err.join(''), /flip/, 'progress lines name the steps');
+  for (const n of nodes) assert.equal(parseCount(await sql(n).query(selectCount('products'))), 12);
+  const id = /import (import-[\w-]+) succeeded/.exec(out.join(''))?.[1];
+  assert.ok(id);
+  const cancelOut: string[] = [];
+  const cancelCode = await runMctl(['cancel', id], env, { out: (t) => cancelOut.push(t), err: (t) => cancelOut.push(t) }, new AbortController().signal);
+  assert.equal(cancelCode, 1);
+  assert.match(cancelOut.join(''), /CONFLICT: import .* has already succeeded/);
 });
