@@ -11,6 +11,7 @@ import { errorMiddleware, notFoundHandler } from './errors.js';
 import { clusterRouter } from './routes/cluster.js';
 import { eventsRouter } from './routes/events.js';
 import { importsRouter } from './routes/imports.js';
+import { backupsRouter } from './routes/backups.js';
 import { operationsRouter } from './routes/operations.js';
 import { queryRouter } from './routes/query.js';
 import { tablesRouter } from './routes/tables.js';
@@ -47,6 +48,7 @@ export function createApiApp(deps: ApiDeps): Express {
   api.use(tablesRouter(deps));
   api.use(operationsRouter(deps));
   api.use(importsRouter(deps));
+  api.use(backupsRouter(deps));
   api.use(eventsRouter(deps));
   api.use(queryRouter(deps));
   api.use(notFoundHandler);

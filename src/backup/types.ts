@@ -32,7 +32,7 @@ export interface ArchiveTools {
   /** tar.gz stream of `dir` (paths relative to it) */
   packDirectory(dir: string): Readable;
   /** unpacks a tar.gz stream into destDir (refuses path traversal) */
-  unpackArchive(stream: Readable, destDir: string): Promise<{ files: number; bytes: number }>;
+  unpackArchive(stream: Readable, destDir: string): Promise<{ files: readonly string[] | number; bytes: number }>;
   /** reads a whole tar.gz stream; rejects when it is corrupted or truncated */
   inspectArchive(stream: Readable): Promise<unknown>;
 }

@@ -20,6 +20,7 @@ import { createApiApp } from '../api/app.js';
 import { controllerUsage, loadControllerConfig, loadControllerToken, type ControllerConfig } from '../config/controller.js';
 import { errorMessage } from '../lib/errors.js';
 import { createLogger, type Logger } from '../lib/logger.js';
+import { controllerBackupOptions } from '../reconcile/backup-store.js';
 import { MachineRuntime } from '../machines/runtime/machine-runtime.js';
 import { ManticorePools } from '../manticore/client.js';
 import { createPlatform } from '../platform/index.js';
@@ -116,6 +117,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     runtime,
     logger: logger.child({ component: 'controller' }),
     resyncMs: config.resyncIntervalMs,
+    backup: controllerBackupOptions(config.backup, config.dataDir),
     ...o.controller,
   };
   // on loopback the Galera listener must bind 127.0.0.1 (manticore-facts section 7)

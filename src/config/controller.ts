@@ -36,6 +36,8 @@ export interface ControllerConfig {
   backupSchedules: unknown[];
   /** BACKUP_MISSED_WINDOW */
   backupMissedWindowMs: number;
+  /** BACKUP_PROVIDER, BACKUP_BUCKET, BACKUP_PREFIX, BACKUP_REGION, BACKUP_ENDPOINT (src/reconcile/backup-store.ts) */
+  backup: { provider?: string; bucket?: string; prefix: string; region?: string; endpoint?: string };
   /** true when --help was given: the entry point prints usage and exits */
   help: boolean;
 }
@@ -102,8 +104,18 @@ export function loadControllerConfig(options: LoadOptions): ControllerConfig {
     resyncIntervalMs: src.durationMs(S.resyncInterval, 2_000, 100),
     backupSchedules: parseBackupSchedulesText(src.string(S.backupSchedules), 'BACKUP_SCHEDULES'),
     backupMissedWindowMs: src.durationMs(S.backupMissedWindow, 3_600_000, 0),
+    backup: backupStorageSettings(src),
     help: flags['--help'] === true,
   };
+}
+
+function backupStorageSettings(src: SettingSource): ControllerConfig['backup'] {
+  const out: ControllerConfig['backup'] = { prefix: (src.string(S.backupPrefix) ?? 'backups').replace(/^\/+|\/+$/g, '') };
+  for (const [k, doc] of [['provider', S.backupProvider], ['bucket', S.backupBucket], ['region', S.backupRegion], ['endpoint', S.backupEndpoint]] as const) {
+    const v = src.string(doc);
+    if (v !== undefined && v.trim() !== '') out[k] = v.trim();
+  }
+  return out;
 }
 
 /** The controller's admin token: ORCHESTRATOR_TOKEN / AUTH_TOKEN, else generated into `<dataDir>/token` (0600) and reused. */

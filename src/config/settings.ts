@@ -66,6 +66,11 @@ export const CONTROLLER_SETTINGS = {
   backupBin: s('controller', 'backupBin', ['MANTICORE_BACKUP_BIN'], '`manticore-backup` on PATH, else the simulator', 'manticore-backup binary (passed to local agents)'),
   backupSchedules: s('controller', 'backupSchedules', ['BACKUP_SCHEDULES'], '(none)', 'scheduled backups besides the specs\' `backups`: JSON array of `{"table","type":"delta"|"main","schedule":"<5-field cron, UTC>"}` (optional `keep`, `maxAge` e.g. `30d`); an unusable entry is reported and skipped'),
   backupMissedWindow: s('controller', 'backupMissedWindow', ['BACKUP_MISSED_WINDOW'], '`1h`', 'a scheduled backup missed while no controller ran still runs once on start when at most this late (`0` = only within 1 min)'),
+  backupProvider: s('controller', 'backupProvider', ['BACKUP_PROVIDER'], '`aws` when `BACKUP_BUCKET` is set, else `local`', 'where backups go: `aws` (or `s3`), `gcp` (or `gcs`), or `local` (a directory store under `<data dir>/backups`)'),
+  backupBucket: s('controller', 'backupBucket', ['BACKUP_BUCKET'], '(none: local directory store)', 'bucket of the backup archives'),
+  backupPrefix: s('controller', 'backupPrefix', ['BACKUP_PREFIX'], '`backups`', 'object key prefix of the archives (`<prefix>/<table>-<ts>.tar.gz`)'),
+  backupRegion: s('controller', 'backupRegion', ['BACKUP_REGION'], '`us-east-1`', 'S3 region of the bucket'),
+  backupEndpoint: s('controller', 'backupEndpoint', ['BACKUP_ENDPOINT'], '(provider default)', 'S3-compatible or GCS API endpoint, e.g. `http://127.0.0.1:9000` (MinIO)'),
 } as const satisfies Record<string, SettingDoc>;
 
 export const AGENT_SETTINGS = {

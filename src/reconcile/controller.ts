@@ -35,6 +35,8 @@ import type { MachineRuntime } from '../machines/runtime/machine-runtime.js';
 import { defaultSharedDir, reconcileImport, requestCancel, requestImport, type ImportEnv, type ImportPassResult, type ImportRequest } from './import.js';
 import { clusterKey, forcedBootstrapRequest, reconcileCluster, type ClusterReconcileContext, type ClusterReconcileResult } from './cluster.js';
 import { WorkQueue, type PassResult } from './queue.js';
+import { listBackupFiles, reconcileBackups, requestBackup, requestRestore, rotateMain, type BackupEnv, type BackupFile, type BackupRequest, type RestoreRequest, type RotateMainRequest } from './backup.js';
+import { controllerBackupOptions, type ControllerBackupOptions } from './backup-store.js';
 import { applyTables, planTables, tableConditions, tableNodeViews } from './tables.js';
 
 export const DEFAULT_RESYNC_MS = 2_000;
@@ -75,6 +77,8 @@ export interface ControllerOptions {
   sharedDir?: string;
   /** imports: whole-import budget in ms (default 12 h) */
   importTimeoutMs?: number;
+  /** backups: store, archive tools, prefix (default: a local directory store under `<data-dir>/backups`) */
+  backup?: ControllerBackupOptions;
 }
 
 export function tableKey(cluster: string, table: string): string {
@@ -189,6 +193,53 @@ export class Controller implements RequestSink {
     const op = requestCancel(this.importEnv(), operationId, requestedBy);
     this.queue.add(op.key);
     return op;
+  }
+
+  /** POST /api/backup and the scheduler: one backup of a table (BACKUP_IN_PROGRESS when one runs). */
+  async requestBackup(input: BackupRequest): Promise<OperationRecord> {
+    const op = await requestBackup(this.backupEnv(), input);
+    this.queue.add(op.key);
+    return op;
+  }
+
+  /** POST /api/restore: restores a table from an archive of THIS table. */
+  async requestRestore(input: RestoreRequest): Promise<OperationRecord> {
+    const op = await requestRestore(this.backupEnv(), input);
+    this.queue.add(op.key);
+    return op;
+  }
+
+  /** GET /api/backups/files: the table's archives, newest first. */
+  listBackupFiles(table: unknown, type?: unknown): Promise<BackupFile[]> {
+    return listBackupFiles(this.backupEnv(), table, type);
+  }
+
+  /** POST /api/rotate-main: the safe flip between main slots. */
+  rotateMain(input: RotateMainRequest): Promise<{ message: string; reachableReplicas: number; totalReplicas: number }> {
+    return rotateMain(this.backupEnv(), input);
+  }
+
+  private backupOptions: ControllerBackupOptions | undefined;
+
+  private backupEnv(): BackupEnv {
+    const sharedDir = this.o.sharedDir ?? defaultSharedDir(this.o.runtime);
+    this.backupOptions ??= this.o.backup ?? controllerBackupOptions({ prefix: 'backups' }, path.dirname(this.o.runtime.store.dir));
+    const b = this.backupOptions;
+    return {
+      clusterName: this.o.clusterName,
+      status: this.o.status,
+      runtime: this.o.runtime,
+      pools: this.o.pools,
+      agentFor: (n) => this.o.agentFor(n),
+      logger: this.o.logger,
+      now: () => this.clock.now(),
+      spec: (table) => this.o.specs.specs().find((s) => s.spec.name === table)?.spec,
+      listNodes: () => this.o.platform.listNodes(),
+      sharedDir,
+      store: () => b.store(),
+      archive: b.archive,
+      prefix: b.prefix,
+    };
   }
 
   private importEnv(): ImportEnv {
@@ -324,6 +375,9 @@ export class Controller implements RequestSink {
       logger,
     });
     const imported: ImportPassResult = loaded === undefined ? { running: false, holdDistributed: false } : reconcileImport(this.importEnv(), table, nodes, observations);
+    // a running restore owns the table's tables (it drops, imports and flips them): no convergence meanwhile
+    const backups = loaded === undefined ? undefined : reconcileBackups(this.backupEnv(), table, nodes);
+    if (backups?.restoring) return { requeueAfterMs: backups.requeueAfterMs ?? DEFAULT_FAST_RESYNC_MS };
     const plan = planTables({
       specs: loaded === undefined ? [] : [loaded],
       retired: retired === undefined ? [] : [retired],
