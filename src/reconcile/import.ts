@@ -261,6 +261,9 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+/** steps that clean up after a failure or a cancel */
+const CLEANUP_STEPS = ['drop partial slot', 'roll back flip', 'cancel build'];
+
 const progressByOp = new Map<string, { started: number; progress: number; at: number }>();
 
 function nodeStates(nodes: Record<string, string> | undefined): string | undefined {
@@ -319,8 +322,11 @@ export function syncImportOperation(env: ImportEnv, entry: ImportEntry): Operati
   if (snap.status === 'active') {
     if (!last || last.name !== name || last.state !== 'running') {
       if (last && last.state === 'running') {
-        last.state = 'succeeded';
+        // the step that failed is marked so (the machine moved on to clean up after it)
+        const failedHere = c.failure !== undefined && CLEANUP_STEPS.includes(name) && !CLEANUP_STEPS.includes(last.name);
+        last.state = failedHere ? (c.failure!.startsWith('cancelled') ? 'cancelled' : 'failed') : 'succeeded';
         last.finishedAt = now;
+        if (failedHere) last.message = c.failure;
       }
       op.steps.push({ name, state: 'running', startedAt: now, ...(c.lastError ? { message: `retrying after: ${c.lastError}` } : {}) });
     } else if (c.lastError && c.attempts > 0 && last.message !== `retrying after: ${c.lastError}`) {
@@ -330,9 +336,11 @@ export function syncImportOperation(env: ImportEnv, entry: ImportEntry): Operati
   } else {
     const state = value === 'done' ? 'succeeded' : value === 'cancelled' ? 'cancelled' : 'failed';
     if (last && last.state === 'running') {
-      last.state = state;
+      // a clean-up step that ran to its end succeeded; the operation's error says why it was needed
+      const cleanedUp = CLEANUP_STEPS.includes(last.name) && (c.attempts === 0 || c.lastError === undefined);
+      last.state = cleanedUp ? 'succeeded' : state;
       last.finishedAt = now;
-      if (state !== 'succeeded' && c.failure) last.message = c.failure;
+      if (!cleanedUp && state !== 'succeeded' && c.failure) last.message = c.failure;
     }
     op.state = state;
     op.finishedAt = now;

@@ -447,7 +447,7 @@ export const blueGreenImportMachine = setup({
       invoke: {
         src: 'dropSlot',
         input: ({ context }) => ({ operationId: context.operationId, clusterName: context.clusterName, table: context.table, slot: context.newSlot!, nodes: context.nodes, clusterMain: context.clusterMain }),
-        onDone: { target: 'cancelled' },
+        onDone: { target: 'cancelled', actions: 'resetAttempts' },
         onError: [{ guard: 'canRetry', target: 'cancelDroppingRetry', actions: 'noteError' }, { target: 'cancelled', actions: 'noteError' }],
       },
     },
@@ -458,7 +458,7 @@ export const blueGreenImportMachine = setup({
       invoke: {
         src: 'dropSlot',
         input: ({ context }) => ({ operationId: context.operationId, clusterName: context.clusterName, table: context.table, slot: context.newSlot!, nodes: context.nodes, clusterMain: context.clusterMain }),
-        onDone: { target: 'failed' },
+        onDone: { target: 'failed', actions: 'resetAttempts' },
         onError: [{ guard: 'canRetry', target: 'cleaningUpRetry', actions: 'noteError' }, { target: 'failed', actions: 'noteError' }],
       },
     },

@@ -225,6 +225,11 @@ test('a missing source fails before anything changes; slot a keeps serving', { t
   const end = await waitOperation((res.json as { data: OperationRecord }).data.id);
   assert.equal(end.state, 'failed');
   assert.match(end.error ?? '', /missing\.csv/);
+  const build = end.steps.find((st) => st.name === 'build');
+  assert.equal(build?.state, 'failed', JSON.stringify(end.steps));
+  assert.match(build?.message ?? '', /missing\.csv/);
+  assert.equal(end.steps[end.steps.length - 1]?.name, 'drop partial slot');
+  assert.equal(end.steps[end.steps.length - 1]?.state, 'succeeded');
   for (const n of nodes) {
     assert.equal(await servedSlot(n), 'a');
     assert.equal(parseCount(await sql(n).query(selectCount('products'))), 30);
