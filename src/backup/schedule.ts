@@ -36,7 +36,7 @@ import type { Logger } from '../lib/logger.js';
 import { cronProblem } from '../spec/cron.js';
 import type { OperationRecord, StatusEvent } from '../status/types.js';
 import { hasRetention, parseMaxAge, reconcileRetention, type RetentionPolicy, type RetentionStore } from './retention.js';
-import type { LeaderLock } from './schedule-lock.js';
+import { FileLeaseLock, type LeaderLock } from './schedule-lock.js';
 
 export const BACKUP_SCHEDULES_VAR = 'BACKUP_SCHEDULES';
 export const DEFAULT_MISSED_WINDOW_MS = 3_600_000;
@@ -366,6 +366,14 @@ export class BackupScheduler {
     const now = this.clock.now();
     try {
       this.refresh();
+      if (this.current.entries.length === 0 && Object.keys(this.readState().pendingRetention).length === 0) {
+        // nothing to schedule: hold no lock (another replica with schedules, or a later spec, takes it)
+        if (this.leader) {
+          this.leader = false;
+          await this.o.lock.release();
+        }
+        return;
+      }
       let leader: boolean;
       try {
         leader = await this.o.lock.tryAcquire();
@@ -514,4 +522,50 @@ export function parseBackupSchedulesText(text: string | undefined, from = BACKUP
   }
   if (!Array.isArray(v)) throw new ValidationError(from, 'is not a JSON array: write [{"table":"products","type":"delta","schedule":"0 2 * * *"}]');
   return v;
+}
+
+export const SCHEDULER_LEASE_FILE = 'backup-scheduler.lease';
+
+export interface ControllerSchedulerOptions {
+  dataDir: string;
+  /** BACKUP_SCHEDULES (parsed) */
+  envEntries: readonly unknown[];
+  missedWindowMs: number;
+  specs: ScheduleSpecSource;
+  /** the controller (requestBackup) */
+  backups: BackupRequester;
+  /** the status store (operations and their events) */
+  operations: OperationSource;
+  /** the controller's backup store and prefix (retention); the store is created on first use */
+  backup?: { store(): RetentionStore; prefix: string };
+  logger: Logger;
+  /** default: the lease file `<data-dir>/backup-scheduler.lease` (replicas sharing the data dir) */
+  lock?: LeaderLock;
+}
+
+/** The scheduler as the controller process runs it (src/bin/controller.ts): file lease in the data dir, retention on the controller's store. */
+export function createControllerScheduler(o: ControllerSchedulerOptions): BackupScheduler {
+  const b = o.backup;
+  const options: BackupSchedulerOptions = {
+    envEntries: o.envEntries,
+    specs: o.specs,
+    backups: o.backups,
+    lock: o.lock ?? new FileLeaseLock({ file: path.join(o.dataDir, SCHEDULER_LEASE_FILE) }),
+    dataDir: o.dataDir,
+    logger: o.logger,
+    missedWindowMs: o.missedWindowMs,
+  };
+  if (b !== undefined) {
+    options.retention = {
+      store: { list: (prefix) => b.store().list(prefix), delete: (key) => b.store().delete(key) },
+      prefix: b.prefix,
+      operations: o.operations,
+    };
+  }
+  return new BackupScheduler(options);
+}
+
+/** BACKUP_SCHEDULES problems alone (for the spec source the controller reads, before the scheduler exists). */
+export function backupScheduleProblems(envEntries: readonly unknown[]): SpecProblem[] {
+  return planScheduleEntries(envEntries, []).problems;
 }

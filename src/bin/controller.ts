@@ -17,6 +17,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AgentClient } from '../agent/client.js';
 import { createApiApp } from '../api/app.js';
+import { backupScheduleProblems, createControllerScheduler, withScheduleProblems } from '../backup/schedule.js';
 import { controllerUsage, loadControllerConfig, loadControllerToken, type ControllerConfig } from '../config/controller.js';
 import { errorMessage } from '../lib/errors.js';
 import { createLogger, type Logger } from '../lib/logger.js';
@@ -110,7 +111,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
   const controllerOptions: ControllerOptions = {
     clusterName: config.clusterName,
     platform,
-    specs,
+    specs: withScheduleProblems(specs, () => backupScheduleProblems(config.backupSchedules)), // BACKUP_SCHEDULES problems reach the status
     status,
     pools,
     agentFor,
@@ -123,6 +124,8 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
   // on loopback the Galera listener must bind 127.0.0.1 (manticore-facts section 7)
   if (controllerOptions.clusterOptions === undefined && platform.kind === 'local') controllerOptions.clusterOptions = LOOPBACK_OPTIONS;
   const controller = new Controller(controllerOptions);
+  // scheduled backups (BACKUP_SCHEDULES + spec `backups`): one replica fires (lease in the data dir), retention after each success
+  const scheduler = createControllerScheduler({ dataDir: config.dataDir, envEntries: config.backupSchedules, missedWindowMs: config.backupMissedWindowMs, specs, backups: controller, operations: status, logger: logger.child({ component: 'backup-schedule' }), ...(controllerOptions.backup ? { backup: controllerOptions.backup } : {}) });
 
   let server: Server | undefined;
   let url: string | undefined;
@@ -133,6 +136,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
       s.closeAllConnections();
       await new Promise<void>((r) => s.close(() => r()));
     }
+    await scheduler.stop();
     await controller.stop();
     runtime.stopAll();
     specs.close();
@@ -143,6 +147,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
   try {
     await platform.start();
     controller.start();
+    scheduler.start();
     if (o.api !== false) {
       const app = createApiApp({
         status,
