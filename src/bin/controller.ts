@@ -41,7 +41,7 @@ export interface StackOptions {
   /** serve the API (default true) */
   api?: boolean;
   /** overrides of the controller's timings */
-  controller?: Partial<Pick<ControllerOptions, 'resyncMs' | 'fastResyncMs' | 'observeTimeoutMs' | 'clusterOptions'>>;
+  controller?: Partial<Pick<ControllerOptions, 'resyncMs' | 'fastResyncMs' | 'observeTimeoutMs' | 'clusterOptions' | 'backup'>>;
 }
 
 export interface RunningStack {
