@@ -14,7 +14,7 @@ export class UsageError extends Error {
   }
 }
 
-export type FlagName = 'server' | 'token' | 'output' | 'watch' | 'help' | 'node' | 'all' | 'write' | 'force';
+export type FlagName = 'server' | 'token' | 'output' | 'watch' | 'help' | 'node' | 'all' | 'write' | 'force' | 'wait' | 'type';
 
 interface FlagSpec {
   name: FlagName;
@@ -34,6 +34,8 @@ const FLAGS: Record<string, FlagSpec> = {
   '--all': { name: 'all', takesValue: false },
   '--write': { name: 'write', takesValue: false },
   '--force': { name: 'force', takesValue: false },
+  '--wait': { name: 'wait', takesValue: false },
+  '--type': { name: 'type', takesValue: true },
 };
 
 export interface ParsedArgs {

@@ -73,6 +73,15 @@ export class ApiClient {
     return ((await this.request('POST', path, body)) as { data: T }).data;
   }
 
+  /** A route in the original system's shapes (no envelope): the JSON body as is. */
+  async getRaw<T>(path: string): Promise<T> {
+    return (await this.request('GET', path)) as T;
+  }
+
+  async postRaw<T>(path: string, body: unknown): Promise<T> {
+    return (await this.request('POST', path, body)) as T;
+  }
+
   /**
    * Reads /api/events until `signal` aborts or the stream ends; calls onEvent per event.
    * Rejects when the stream cannot be opened.

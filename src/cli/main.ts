@@ -8,6 +8,8 @@ import { CliError } from './client.js';
 import { BOOTSTRAP_HELP, runBootstrap } from './commands/bootstrap.js';
 import { CANCEL_HELP, runCancel } from './commands/cancel.js';
 import { IMPORT_HELP, runImport } from './commands/import.js';
+import { BACKUP_HELP, runBackup } from './commands/backup.js';
+import { RESTORE_HELP, runRestore } from './commands/restore.js';
 import { DESCRIBE_HELP, runDescribe } from './commands/describe.js';
 import { GET_HELP, runGet } from './commands/get.js';
 import { QUERY_HELP, runQuery } from './commands/query.js';
@@ -30,6 +32,9 @@ Commands:
   bootstrap --node N --force               request a forced bootstrap from one node
   import TABLE [--source URL] [--wait]     blue/green import of a table
   cancel ID                                cancel a running import
+  backup TABLE [--type delta|main] [--wait] back up a table to the bucket
+  restore TABLE FILE [--wait]              restore a table from an archive
+  get backups TABLE                        list a table's archives, newest first
 
 Global flags:
       --server URL      controller API (default $MCTL_SERVER, else http://127.0.0.1:8080)
@@ -54,6 +59,8 @@ const COMMANDS: Record<string, CommandDef> = {
   bootstrap: { help: BOOTSTRAP_HELP, run: runBootstrap },
   import: { help: IMPORT_HELP, run: runImport },
   cancel: { help: CANCEL_HELP, run: runCancel },
+  backup: { help: BACKUP_HELP, run: runBackup },
+  restore: { help: RESTORE_HELP, run: runRestore },
 };
 
 export async function runMctl(argv: readonly string[], env: CliEnv, io: Io, signal: AbortSignal): Promise<number> {

@@ -1,4 +1,5 @@
 /** `mctl get nodes|tables|operations|conditions` */
+import { runGetBackups } from './get-backups.js';
 import type { NodeView, ScopedCondition } from '../../api/routes/cluster.js';
 import type { OperationRecord, TableStatusView } from '../../status/types.js';
 import { UsageError, checkFlags } from '../args.js';
@@ -83,6 +84,7 @@ const CONDITION_COLUMNS: Column<ScopedCondition>[] = [
 ];
 
 export async function runGet(ctx: CommandContext): Promise<number> {
+  if (ctx.args.positionals[0] === 'backups' || ctx.args.positionals[0] === 'backup') return (checkFlags(ctx.args, ['type'], 'get'), runGetBackups(ctx));
   checkFlags(ctx.args, ['watch'], 'get');
   const [resource, ...rest] = ctx.args.positionals;
   if (rest.length > 0) throw new UsageError(`unexpected argument ${rest[0]}`, 'get');

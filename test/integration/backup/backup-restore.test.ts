@@ -19,6 +19,7 @@ import { after, before, test } from 'node:test';
 import { JobManager } from '../../../src/agent/server/jobs.js';
 import { backupTableKind } from '../../../src/agent/server/job-kinds/backup-table.js';
 import { startStack, type RunningStack } from '../../../src/bin/controller.js';
+import { runMctl } from '../../../src/cli/main.js';
 import { loadControllerConfig } from '../../../src/config/controller.js';
 import { resolveBinariesFrom } from '../../../src/config/binaries.js';
 import { createLogger, silentLogger } from '../../../src/lib/logger.js';
@@ -355,4 +356,28 @@ test('backup-table job: a manticore-backup killed mid-way leaves no table frozen
   } finally {
     await jobs2.close();
   }
+});
+
+test('mctl backup --wait, get backups, restore --wait', { timeout: 3 * WAIT_OPERATION_MS }, async () => {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io = { out: (t: string) => out.push(t), err: (t: string) => err.push(t) };
+  const env = { MCTL_SERVER: stack.url!, MCTL_TOKEN: TOKEN };
+  const signal = new AbortController().signal;
+  const rows = (await count(nodes[0]!, 'products_delta'))!;
+  assert.equal(await runMctl(['backup', 'products', '--type', 'delta', '--wait'], env, io, signal), 0, `${out.join('')}${err.join('')}`);
+  assert.match(out.join(''), /backup backup-\S+ succeeded: products_delta \(\d+ rows\)/);
+  out.length = 0;
+  assert.equal(await runMctl(['get', 'backups', 'products', '--type', 'delta', '-o', 'json'], env, io, signal), 0, err.join(''));
+  const listed = JSON.parse(out.join('')) as { filename: string }[];
+  assert.ok(listed.length >= 2, 'the delta archives are listed');
+  const newest = listed[0]!.filename;
+  out.length = 0;
+  await insertDelta(500, 502);
+  await waitRows('products_delta', rows + 3);
+  assert.equal(await runMctl(['restore', 'products', newest, '--wait'], env, io, signal), 0, `${out.join('')}${err.join('')}`);
+  assert.match(out.join(''), /restore restore-\S+ succeeded/);
+  for (const n of nodes) assert.equal(await count(n, 'products_delta'), rows);
+  out.length = 0;
+  assert.equal(await runMctl(['backup', 'products', '--type', 'full'], env, io, signal), 2);
 });
