@@ -20,7 +20,7 @@ import type { Slot } from '../../domain/names.js';
 
 export const BLUE_GREEN_IMPORT_MACHINE = 'blue-green-import';
 /** Bump when states or context change shape: persisted snapshots of another version are dropped. */
-export const BLUE_GREEN_IMPORT_VERSION = 1;
+export const BLUE_GREEN_IMPORT_VERSION = 2;
 
 /** What the agent's `build-main` job needs (besides table, slot and outDir). */
 export interface BuildSource {
@@ -49,6 +49,8 @@ export interface ImportInput {
   timeoutMs: number;
   /** repeated failures of one effect before the step gives up */
   maxAttempts?: number;
+  /** how long a flip is retried (rolled forward) before the flipped nodes are rolled back (default 120 s) */
+  flipTimeoutMs?: number;
 }
 
 export interface ImportContext {
@@ -71,6 +73,9 @@ export interface ImportContext {
   /** longest DROP + CREATE gap of the flip (0 when every node altered in place) */
   flipGapMs?: number;
   flipDoneAt?: number;
+  flipTimeoutMs: number;
+  /** set at the first retry of the flip: rolled back only after it and maxAttempts */
+  flipDeadlineAt?: number;
   startedAt: number;
   deadlineAt: number;
   attempts: number;
@@ -187,7 +192,8 @@ export const blueGreenImportMachine = setup({
       const out = (event as unknown as { output?: FlipResult }).output;
       return out !== undefined && out.failed.length === 0 && context.nodes.every((n) => out.flipped.includes(n));
     },
-    someFlipped: ({ context }) => context.flipped.length > 0,
+    flipGiveUp: ({ context, event }) =>
+      event.type === 'tick' && context.attempts >= context.maxAttempts && context.flipDeadlineAt !== undefined && event.at > context.flipDeadlineAt,
   },
   actions: {
     noteError: assign({
@@ -225,6 +231,7 @@ export const blueGreenImportMachine = setup({
     deadlineAt: input.now + input.timeoutMs,
     attempts: 0,
     maxAttempts: input.maxAttempts ?? 5,
+    flipTimeoutMs: input.flipTimeoutMs ?? 120_000,
   }),
   initial: 'choosing',
   states: {
@@ -359,7 +366,6 @@ export const blueGreenImportMachine = setup({
             ],
           },
           {
-            guard: 'canRetry',
             target: 'flippingRetry',
             actions: assign(({ context, event }) => ({
               flipped: [...event.output.flipped],
@@ -368,31 +374,32 @@ export const blueGreenImportMachine = setup({
               lastError: event.output.failed.map((f) => `${f.node}: ${f.error}`).join('; ') || 'a node did not flip',
             })),
           },
-          {
-            target: 'rollingBack',
-            actions: assign(({ context, event }) => ({
-              flipped: [...event.output.flipped],
-              failure: `flip failed after ${context.attempts + 1} attempts: ${event.output.failed.map((f) => `${f.node}: ${f.error}`).join('; ') || 'a node did not flip'}`,
-            })),
-          },
         ],
-        onError: [
-          { guard: 'canRetry', target: 'flippingRetry', actions: 'noteError' },
-          { target: 'rollingBack', actions: ['noteError', 'noteFailure'] },
-        ],
+        onError: { target: 'flippingRetry', actions: 'noteError' },
       },
     },
+    // roll forward: retried until maxAttempts AND the flip deadline have passed, then roll back
     flippingRetry: {
-      on: { tick: [{ guard: 'pastDeadline', target: 'rollingBack', actions: 'noteDeadline' }, { target: 'flipping' }] },
+      on: {
+        tick: [
+          {
+            guard: 'flipGiveUp',
+            target: 'rollingBack',
+            actions: assign(({ context }) => ({ failure: `flip failed after ${context.attempts} attempts: ${context.lastError ?? 'a node did not flip'}`, attempts: 0 })),
+          },
+          { guard: 'pastDeadline', target: 'rollingBack', actions: ['noteDeadline', assign({ attempts: 0 })] },
+          { target: 'flipping', actions: assign({ flipDeadlineAt: ({ context, event }) => context.flipDeadlineAt ?? (event.type === 'tick' ? event.at : 0) + context.flipTimeoutMs }) },
+        ],
+      },
     },
     // the flipped nodes point back at the old slot: no node may point at a table that is then dropped
     rollingBack: {
       invoke: {
         src: 'flipDistributed',
-        input: ({ context }) => ({ operationId: context.operationId, clusterName: context.clusterName, table: context.table, to: context.oldSlot!, nodes: context.nodes }),
+        input: ({ context }) => ({ operationId: context.operationId, clusterName: context.clusterName, table: context.table, to: context.oldSlot!, nodes: context.flipped }),
         onDone: [
           {
-            guard: ({ context, event }) => event.output.failed.length === 0 && context.nodes.every((n) => event.output.flipped.includes(n)),
+            guard: ({ context, event }) => event.output.failed.length === 0 && context.flipped.every((n) => event.output.flipped.includes(n)),
             target: 'cleaningUp',
             actions: assign({ flipped: [] }),
           },
@@ -400,13 +407,13 @@ export const blueGreenImportMachine = setup({
             guard: 'canRetry',
             target: 'rollingBackRetry',
             actions: assign(({ context, event }) => ({
-              flipped: context.nodes.filter((n) => !event.output.flipped.includes(n)),
+              flipped: context.flipped.filter((n) => !event.output.flipped.includes(n)),
               attempts: context.attempts + 1,
               lastError: event.output.failed.map((f) => `${f.node}: ${f.error}`).join('; '),
             })),
           },
           // neither forward nor back: both slots stay (MixedSlots), nothing is dropped
-          { target: 'failed', actions: assign(({ context, event }) => ({ flipped: context.nodes.filter((n) => !event.output.flipped.includes(n)) })) },
+          { target: 'failed', actions: assign(({ context, event }) => ({ flipped: context.flipped.filter((n) => !event.output.flipped.includes(n)) })) },
         ],
         onError: [{ guard: 'canRetry', target: 'rollingBackRetry', actions: 'noteError' }, { target: 'failed', actions: 'noteError' }],
       },

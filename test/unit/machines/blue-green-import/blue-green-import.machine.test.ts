@@ -41,6 +41,8 @@ class World {
   flipFailsOn = new Set<string>();
   /** flips that fail once then succeed */
   flipFailsOnce = new Set<string>();
+  /** flips that fail this many times then succeed */
+  flipFailsTimes = new Map<string, number>();
   /** a promise the build waits on (to cancel or snapshot mid-way) */
   buildGate: Promise<void> | undefined;
   importGate: Promise<void> | undefined;
@@ -97,7 +99,9 @@ class World {
             r.failed.push({ node: n, error: 'slot missing' });
             continue;
           }
-          if (this.flipFailsOn.has(n) || this.flipFailsOnce.delete(n)) {
+          const times = this.flipFailsTimes.get(n) ?? 0;
+          if (times > 0) this.flipFailsTimes.set(n, times - 1);
+          if (this.flipFailsOn.has(n) || this.flipFailsOnce.delete(n) || times > 0) {
             r.failed.push({ node: n, error: 'connection refused' });
             continue;
           }
@@ -133,6 +137,7 @@ function input(over: Partial<ImportInput> = {}): ImportInput {
     now: 1_000,
     timeoutMs: 3_600_000,
     maxAttempts: 3,
+    flipTimeoutMs: 5_000,
     ...over,
   };
 }
@@ -208,6 +213,14 @@ describe('blue-green-import machine', () => {
     assert.equal(await runToEnd(actor), 'done');
     assert.deepEqual(world.serves, { node0: 'b', node1: 'b', node2: 'b' });
     world.assertNoMissingTable();
+  });
+
+  it('a node down for longer than maxAttempts but within the flip deadline is still rolled forward', async () => {
+    const world = new World();
+    world.flipFailsTimes.set('node2', 4); // > maxAttempts (3), one attempt per tick of 1 s, deadline 5 s
+    const actor = start(world);
+    assert.equal(await runToEnd(actor), 'done');
+    assert.deepEqual(world.serves, { node0: 'b', node1: 'b', node2: 'b' });
   });
 
   it('a node that never flips: the flipped nodes roll back, no node points at a missing table', async () => {
