@@ -94,9 +94,21 @@ export function effectKey(operationId: string, node: string, what: string): stri
   return `${operationId}:${node}:${what}`;
 }
 
-/** The build job's id: one per operation and node, so a repeated start returns the running job. */
-export function buildJobId(operationId: string, node: string): string {
-  return effectKey(operationId, node, 'build-main');
+/**
+ * The build job's id: one per operation, node and generation, so a repeated start returns the
+ * running job. A job lost to an agent stop or restart is started again as the next generation.
+ */
+export function buildJobId(operationId: string, node: string, generation = 1): string {
+  const base = effectKey(operationId, node, 'build-main');
+  return generation === 1 ? base : `${base}.${generation}`;
+}
+
+/** Generations of the build job tried when the agent stops or restarts under it. */
+export const BUILD_GENERATIONS = 3;
+
+/** The job ended because its agent stopped or restarted, not because of its input. */
+export function lostToAgentRestart(job: JobStatus): boolean {
+  return job.state === 'failed' && /agent (stopped|restarted) while the job was running/i.test(job.error ?? '');
 }
 
 function ref(deps: BlueGreenImportDeps, name: string): NodeRef {
@@ -201,7 +213,6 @@ export async function applyDropSlot(deps: BlueGreenImportDeps, input: DropSlotIn
 export async function applyBuildMain(deps: BlueGreenImportDeps, input: BuildInput, signal?: AbortSignal): Promise<BuildResult> {
   const node = ref(deps, input.node);
   const agent = deps.agent(node);
-  const id = buildJobId(input.operationId, input.node);
   const { columns, settings } = deps.buildSpec(input.table);
   const params: Record<string, unknown> = {
     table: input.table,
@@ -214,9 +225,18 @@ export async function applyBuildMain(deps: BlueGreenImportDeps, input: BuildInpu
     outDir: input.build.outDir,
   };
   if (input.build.memLimit !== undefined) params.memLimit = input.build.memLimit;
+  let generation = 1;
+  let id = buildJobId(input.operationId, input.node, generation);
   let job = await agent.startJob({ id, kind: BUILD_MAIN_JOB_KIND, params }, signal ? { signal } : {});
   deps.logger.info('import: build job started', { operationId: input.operationId, node: input.node, jobId: id, state: job.state });
   for (;;) {
+    if (lostToAgentRestart(job) && generation < BUILD_GENERATIONS) {
+      generation++;
+      id = buildJobId(input.operationId, input.node, generation);
+      job = await agent.startJob({ id, kind: BUILD_MAIN_JOB_KIND, params }, signal ? { signal } : {});
+      deps.logger.warn('import: build job lost to an agent restart, started again', { operationId: input.operationId, node: input.node, jobId: id, state: job.state });
+      continue;
+    }
     const progress: ImportProgress = { phase: 'build', nodes: { [input.node]: `build ${job.state}` } };
     if (job.progress !== undefined) progress.progress = job.progress;
     if (job.message !== undefined) progress.message = job.message;
@@ -398,16 +418,20 @@ export async function applyVerifyServing(deps: BlueGreenImportDeps, input: Verif
 export async function applyCancelBuild(deps: BlueGreenImportDeps, input: CancelBuildInput): Promise<NodesResult> {
   const node = deps.node(input.node);
   if (!node) return { changed: [], skipped: [input.node] };
-  const id = buildJobId(input.operationId, input.node);
-  try {
-    const job = await deps.agent(node).cancelJob(id);
-    deps.logger.info('import: build job cancelled', { operationId: input.operationId, node: input.node, jobId: id, state: job.state });
-    return { changed: [input.node], skipped: [] };
-  } catch (err) {
-    const status = (err as { status?: number }).status;
-    if (status === 404 || /not found|no job/i.test(errorMessage(err))) return { changed: [], skipped: [input.node] };
-    throw err;
+  let changed = false;
+  for (let generation = 1; generation <= BUILD_GENERATIONS; generation++) {
+    const id = buildJobId(input.operationId, input.node, generation);
+    try {
+      const job = await deps.agent(node).cancelJob(id);
+      deps.logger.info('import: build job cancelled', { operationId: input.operationId, node: input.node, jobId: id, state: job.state });
+      changed = true;
+    } catch (err) {
+      const status = (err as { status?: number }).status;
+      if (status === 404 || /not found|no job/i.test(errorMessage(err))) continue;
+      throw err;
+    }
   }
+  return changed ? { changed: [input.node], skipped: [] } : { changed: [], skipped: [input.node] };
 }
 
 /** The machine's actors bound to deps (pass to blueGreenImportMachine.provide({ actors })). */
