@@ -26,6 +26,7 @@ import { createLogger, silentLogger } from '../../../src/lib/logger.js';
 import { parseClusterStatus, parseCount, parseDistributedDefinition, parseShowCreateTable, parseShowLocks, parseShowTables } from '../../../src/manticore/parse.js';
 import { selectCount, showAllClusterStatus, showCreateTable, showLocks, showTables } from '../../../src/manticore/sql.js';
 import { localNodeFiles } from '../../../src/platform/local/node-files.js';
+import type { MachineRuntime } from '../../../src/machines/runtime/machine-runtime.js';
 import type { NodeRef } from '../../../src/platform/types.js';
 import { ARCHIVE_TOOLS } from '../../../src/reconcile/backup-store.js';
 import { timeoutMs, waitFor } from '../../../src/sim/launcher.js';
@@ -380,4 +381,26 @@ test('mctl backup --wait, get backups, restore --wait', { timeout: 3 * WAIT_OPER
   for (const n of nodes) assert.equal(await count(n, 'products_delta'), rows);
   out.length = 0;
   assert.equal(await runMctl(['backup', 'products', '--type', 'full'], env, io, signal), 2);
+});
+
+test('a restore whose machine stops mid-way (controller killed) resumes from its persisted snapshot at the next pass', { timeout: 2 * WAIT_OPERATION_MS }, async () => {
+  const runtime = (stack.controller as unknown as { o: { runtime: MachineRuntime } }).o.runtime;
+  const files = await api('GET', '/api/backups/files?tableName=products&type=main');
+  const mainFile = (files.json.backups as { filename: string }[])[0]!.filename;
+  const servedBefore = await servedSlot(nodes[0]!);
+  const res = await api('POST', '/api/restore', { tableName: 'products', filename: mainFile });
+  assert.equal(res.status, 202, JSON.stringify(res.json));
+  const key = `restore/${CLUSTER}/products`;
+  // stop the actor as a SIGKILL would: its snapshot stays, its record stays running
+  runtime.stop(key);
+  assert.ok(runtime.store.load(key) !== undefined, 'the snapshot is kept');
+  const op = await waitOperation(String(res.json.commandId));
+  assert.equal(op.state, 'succeeded', `${op.error ?? ''} ${JSON.stringify(op.steps)}`);
+  const target = servedBefore === 'a' ? 'b' : 'a';
+  for (const n of nodes) {
+    assert.equal(await servedSlot(n), target, `${n.name} serves the restored slot`);
+    assert.equal(await count(n, `products_main_${target}`), 4);
+    assert.equal((await tablesOn(n)).has(`products_main_${servedBefore}`), false);
+  }
+  assert.equal(runtime.store.load(key), undefined, 'the finished machine is removed');
 });
