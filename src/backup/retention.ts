@@ -17,6 +17,7 @@
  */
 import type { BackupType } from '../domain/spec.js';
 import { errorMessage, ValidationError } from '../lib/errors.js';
+import { MANIFEST_SUFFIX } from './names.js';
 
 /** One object in the bucket, as the object store lists it. */
 export interface StoredObject {
@@ -68,7 +69,7 @@ export interface RetentionPlan {
   note?: string;
 }
 
-export const MANIFEST_SUFFIX = '.manifest.json';
+export { MANIFEST_SUFFIX };
 
 const ARCHIVE_RE = /^([A-Za-z0-9_]+)-(\d{4})-(\d{2})-(\d{2})T(\d{2})-(\d{2})-(\d{2})Z\.tar\.gz$/;
 
