@@ -17,7 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { AgentClient } from '../agent/client.js';
-import { runBackup, type BackupOutcome } from '../backup/backup.js';
+import { runBackup, snapshotJobId, type BackupOutcome } from '../backup/backup.js';
 import { manifestKey, objectKey } from '../backup/names.js';
 import type { ArchiveTools, BackupDeps, BackupManifest, BackupStore } from '../backup/types.js';
 import type { JobConfig } from '../config/job.js';
@@ -100,11 +100,12 @@ async function runBackupJob(cfg: JobConfig, store: BackupStore, o: JobRunOptions
     logger: o.logger,
     ...(o.pollMs !== undefined ? { pollMs: o.pollMs } : {}),
   };
+  const operationId = `job-${cfg.dataset}-${started}-${randomBytes(3).toString('hex')}`;
   let outcome: BackupOutcome;
   try {
     outcome = await runBackup(
       {
-        operationId: `job-${cfg.dataset}-${started}-${randomBytes(3).toString('hex')}`,
+        operationId,
         table: cfg.dataset,
         type: cfg.type,
         ...(cfg.type === 'main' && cfg.slot !== undefined ? { slot: cfg.slot } : {}),
@@ -113,6 +114,12 @@ async function runBackupJob(cfg: JobConfig, store: BackupStore, o: JobRunOptions
       deps,
       o.signal,
     );
+  } catch (err) {
+    if (o.signal?.aborted) {
+      // SIGTERM: stop manticore-backup on the node too (the agent unfreezes the table whatever happens)
+      await agent.cancelJob(snapshotJobId(operationId, node.name)).catch(() => undefined);
+    }
+    throw err;
   } finally {
     await pools.closeAll();
   }
