@@ -176,7 +176,9 @@ test('import into slot b while every node is queried: no failed query, counts sw
   // keep querying a moment after the old slot was dropped
   await new Promise((r) => setTimeout(r, 300));
   await loop.stop();
-  process.stderr.write(`# import of 50 rows: ${totalMs} ms, ${loop.rounds()} query rounds on 3 nodes, flip gap ${end.figures?.flipGapMs ?? 0} ms\n`);
+  process.stderr.write(
+    `# import of 50 rows: ${totalMs} ms request to done (build ${end.figures?.buildMs ?? '?'} ms, flip done ${end.figures?.flipDoneMs ?? '?'} ms after the start), ${loop.rounds()} query rounds on 3 nodes, flip gap ${end.figures?.flipGapMs ?? 0} ms\n`,
+  );
   assert.equal(end.state, 'succeeded', `${end.error ?? ''} ${JSON.stringify(end.steps)}`);
   assert.deepEqual(loop.failures, [], 'no query failed during the import');
   for (const n of nodes) {
