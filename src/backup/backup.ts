@@ -47,6 +47,8 @@ export interface BackupPlan extends BackupParams {
 
 export interface SnapshotResult {
   rows: number;
+  /** the count was the same before and after manticore-backup (no write in between) */
+  rowsExact: boolean;
   schema: BackupManifest['schema'];
   manticoreVersion: string;
   backupDir: string;
@@ -149,7 +151,8 @@ export async function snapshotTable(deps: BackupDeps, plan: BackupPlan, signal?:
   }
   const r = job.result ?? {};
   if (typeof r['dir'] !== 'string') throw new AppError('BACKUP_JOB_FAILED', `backup-table job ${id} succeeded without a dir: ${JSON.stringify(r)}`);
-  return { rows, schema, manticoreVersion, backupDir: r['dir'], tableFiles: Number(r['files']) || 0, tableBytes: Number(r['bytes']) || 0 };
+  const after = parseCount(await sql.query(selectCount(plan.fullTable), { timeoutMs: 60_000 }).catch(() => []));
+  return { rows, rowsExact: after === rows, schema, manticoreVersion, backupDir: r['dir'], tableFiles: Number(r['files']) || 0, tableBytes: Number(r['bytes']) || 0 };
 }
 
 /** A pass-through stream that hashes (sha256) and counts what flows through it. */
@@ -182,6 +185,7 @@ export async function uploadBackup(deps: BackupDeps, plan: BackupPlan, snap: Sna
     type: plan.type,
     ...(plan.slot !== undefined && plan.type === 'main' ? { slot: plan.slot } : {}),
     rows: snap.rows,
+    rowsExact: snap.rowsExact,
     schema: snap.schema,
     manticoreVersion: snap.manticoreVersion,
     node: plan.node,

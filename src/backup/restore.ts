@@ -143,8 +143,9 @@ export async function fetchArchive(deps: BackupDeps, params: RestoreParams): Pro
   if (importPath === undefined) throw new AppError('ARCHIVE_INVALID', `${file.filename} holds no ${file.table}.meta: it is not a manticore-backup of ${file.table}`);
   deps.logger.info('restore: archive fetched', { operationId: params.operationId, key, importPath, archiveBytes });
   const out: FetchResult = { file, restoreDir: dir, importPath, archiveBytes, unpackedBytes };
+  // a count that moved while the backup ran is not a check: the nodes must then agree with each other
+  if (manifest && manifest.rowsExact !== false) out.rows = manifest.rows;
   if (manifest) {
-    out.rows = manifest.rows;
     out.sha256 = manifest.sha256;
   }
   return out;

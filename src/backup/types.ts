@@ -78,6 +78,8 @@ export interface BackupManifest {
   slot?: 'a' | 'b';
   /** SELECT COUNT(*) on the backup node right before the backup */
   rows: number;
+  /** false when the count changed while the backup ran: the archive holds between `rows` and the later count */
+  rowsExact: boolean;
   /** DESCRIBE of the table: name, type, properties */
   schema: { name: string; type: string; properties: string[] }[];
   manticoreVersion: string;

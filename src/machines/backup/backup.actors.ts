@@ -35,11 +35,12 @@ export function createBackupActors(deps: BackupDeps, retryDelayMs = DEFAULT_RETR
       },
       snapshotting: async (c, signal) => {
         const s = await snapshotTable(deps, planOf(c), signal);
-        return { rows: s.rows, schema: s.schema, manticoreVersion: s.manticoreVersion, backupDir: s.backupDir, tableBytes: s.tableBytes, tableFiles: s.tableFiles };
+        return { rows: s.rows, rowsExact: s.rowsExact, schema: s.schema, manticoreVersion: s.manticoreVersion, backupDir: s.backupDir, tableBytes: s.tableBytes, tableFiles: s.tableFiles };
       },
       uploading: async (c) => {
         const u = await uploadBackup(deps, planOf(c), {
           rows: c.rows ?? 0,
+          rowsExact: c.rowsExact ?? false,
           schema: c.schema ?? [],
           manticoreVersion: c.manticoreVersion ?? 'unknown',
           backupDir: c.backupDir ?? '',

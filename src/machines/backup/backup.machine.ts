@@ -36,6 +36,7 @@ export interface BackupContext extends StepContext {
   archive?: string;
   archiveKey?: string;
   rows?: number;
+  rowsExact?: boolean;
   schema?: BackupManifest['schema'];
   manticoreVersion?: string;
   backupDir?: string;

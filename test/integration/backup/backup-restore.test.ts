@@ -217,6 +217,7 @@ test('delta: backup → listed with a manifest → rows changed → restore → 
   assert.equal(manifest.baseTable, 'products');
   assert.equal(manifest.type, 'delta');
   assert.equal(manifest.rows, 5);
+  assert.equal(manifest.rowsExact, true);
   assert.equal(manifest.archiveBytes, f.size);
   assert.match(String(manifest.sha256), /^[0-9a-f]{64}$/);
   assert.ok(Array.isArray(manifest.schema) && (manifest.schema as { name: string }[]).some((c) => c.name === 'title'));
