@@ -20,7 +20,7 @@ import type { Slot } from '../../domain/names.js';
 
 export const BLUE_GREEN_IMPORT_MACHINE = 'blue-green-import';
 /** Bump when states or context change shape: persisted snapshots of another version are dropped. */
-export const BLUE_GREEN_IMPORT_VERSION = 2;
+export const BLUE_GREEN_IMPORT_VERSION = 3;
 
 /** What the agent's `build-main` job needs (besides table, slot and outDir). */
 export interface BuildSource {
@@ -51,7 +51,12 @@ export interface ImportInput {
   maxAttempts?: number;
   /** how long a flip is retried (rolled forward) before the flipped nodes are rolled back (default 120 s) */
   flipTimeoutMs?: number;
+  /** first wait before a failed effect runs again; doubled per attempt up to RETRY_MAX_MS (default 1 s) */
+  retryBaseMs?: number;
 }
+
+/** Longest wait between two attempts of an effect. */
+export const RETRY_MAX_MS = 30_000;
 
 export interface ImportContext {
   operationId: string;
@@ -76,6 +81,9 @@ export interface ImportContext {
   flipTimeoutMs: number;
   /** set at the first retry of the flip: rolled back only after it and maxAttempts */
   flipDeadlineAt?: number;
+  retryBaseMs: number;
+  /** when the failed effect runs again (set by the first tick in a retry state) */
+  retryAt?: number;
   startedAt: number;
   deadlineAt: number;
   attempts: number;
@@ -179,6 +187,8 @@ export const blueGreenImportMachine = setup({
   guards: {
     canRetry: ({ context }) => context.attempts + 1 < context.maxAttempts,
     pastDeadline: ({ context, event }) => event.type === 'tick' && event.at > context.deadlineAt,
+    retryDue: ({ context, event }) => event.type === 'tick' && context.retryAt !== undefined && event.at >= context.retryAt,
+    retryUnscheduled: ({ context }) => context.retryAt === undefined,
     /** every node's distributed table points at one slot (or none has one yet) */
     slotsAgree: ({ event }) => {
       const out = (event as unknown as { output?: ChooseSlotsResult }).output;
@@ -210,7 +220,12 @@ export const blueGreenImportMachine = setup({
         return err !== undefined ? message(err) : context.lastError;
       },
     }),
-    resetAttempts: assign({ attempts: 0, lastError: undefined }),
+    resetAttempts: assign({ attempts: 0, lastError: undefined, retryAt: undefined }),
+    scheduleRetry: assign({
+      retryAt: ({ context, event }) =>
+        context.retryAt ?? (event.type === 'tick' ? event.at : 0) + Math.min(context.retryBaseMs * 2 ** Math.max(0, context.attempts - 1), RETRY_MAX_MS),
+    }),
+    clearRetry: assign({ retryAt: undefined }),
     noteDeadline: assign({
       failure: ({ context }) => `deadline ${new Date(context.deadlineAt).toISOString()} passed${context.lastError ? ` (last error: ${context.lastError})` : ''}`,
     }),
@@ -232,6 +247,7 @@ export const blueGreenImportMachine = setup({
     attempts: 0,
     maxAttempts: input.maxAttempts ?? 5,
     flipTimeoutMs: input.flipTimeoutMs ?? 120_000,
+    retryBaseMs: input.retryBaseMs ?? 1_000,
   }),
   initial: 'choosing',
   states: {
@@ -270,7 +286,11 @@ export const blueGreenImportMachine = setup({
     choosingRetry: {
       on: {
         cancel: { target: 'cancelled', actions: 'noteCancel' },
-        tick: [{ guard: 'pastDeadline', target: 'failed', actions: 'noteDeadline' }, { target: 'choosing' }],
+        tick: [
+          { guard: 'pastDeadline', target: 'failed', actions: 'noteDeadline' },
+          { guard: 'retryDue', target: 'choosing', actions: 'clearRetry' },
+          { guard: 'retryUnscheduled', actions: 'scheduleRetry' },
+        ],
       },
     },
     // DROP any leftover <t>_main_<new> (a past failed import) — never the serving slot
@@ -287,7 +307,11 @@ export const blueGreenImportMachine = setup({
     droppingStaleRetry: {
       on: {
         cancel: { target: 'cancelling', actions: 'noteCancel' },
-        tick: [{ guard: 'pastDeadline', target: 'failed', actions: 'noteDeadline' }, { target: 'droppingStale' }],
+        tick: [
+          { guard: 'pastDeadline', target: 'failed', actions: 'noteDeadline' },
+          { guard: 'retryDue', target: 'droppingStale', actions: 'clearRetry' },
+          { guard: 'retryUnscheduled', actions: 'scheduleRetry' },
+        ],
       },
     },
     // the agent's build-main job on one node (idempotent by job id: a repeat returns the same job)
@@ -329,7 +353,11 @@ export const blueGreenImportMachine = setup({
     importingRetry: {
       on: {
         cancel: { target: 'cancelling', actions: 'noteCancel' },
-        tick: [{ guard: 'pastDeadline', target: 'cleaningUp', actions: 'noteDeadline' }, { target: 'importing' }],
+        tick: [
+          { guard: 'pastDeadline', target: 'cleaningUp', actions: 'noteDeadline' },
+          { guard: 'retryDue', target: 'importing', actions: 'clearRetry' },
+          { guard: 'retryUnscheduled', actions: 'scheduleRetry' },
+        ],
       },
     },
     // SELECT COUNT(*) FROM <t>_main_<new> on every node == rows
@@ -345,7 +373,11 @@ export const blueGreenImportMachine = setup({
     verifyingRetry: {
       on: {
         cancel: { target: 'cancelling', actions: 'noteCancel' },
-        tick: [{ guard: 'pastDeadline', target: 'cleaningUp', actions: 'noteDeadline' }, { target: 'verifying' }],
+        tick: [
+          { guard: 'pastDeadline', target: 'cleaningUp', actions: 'noteDeadline' },
+          { guard: 'retryDue', target: 'verifying', actions: 'clearRetry' },
+          { guard: 'retryUnscheduled', actions: 'scheduleRetry' },
+        ],
       },
     },
     // every node's distributed table → the new slot (ALTER with Buddy, else DROP + CREATE); roll forward
@@ -418,7 +450,9 @@ export const blueGreenImportMachine = setup({
         onError: [{ guard: 'canRetry', target: 'rollingBackRetry', actions: 'noteError' }, { target: 'failed', actions: 'noteError' }],
       },
     },
-    rollingBackRetry: { on: { tick: { target: 'rollingBack' } } },
+    rollingBackRetry: {
+      on: { tick: [{ guard: 'retryDue', target: 'rollingBack', actions: 'clearRetry' }, { guard: 'retryUnscheduled', actions: 'scheduleRetry' }] },
+    },
     // SELECT through the distributed table on every node: it points at the new slot and answers
     verifyingServe: {
       entry: assign({ flipDoneAt: ({ context }) => context.flipDoneAt ?? Date.now() }),
@@ -429,7 +463,9 @@ export const blueGreenImportMachine = setup({
         onError: [{ guard: 'canRetry', target: 'verifyingServeRetry', actions: 'noteError' }, { target: 'flipping', actions: ['noteError', 'resetAttempts'] }],
       },
     },
-    verifyingServeRetry: { on: { tick: { target: 'verifyingServe' } } },
+    verifyingServeRetry: {
+      on: { tick: [{ guard: 'retryDue', target: 'verifyingServe', actions: 'clearRetry' }, { guard: 'retryUnscheduled', actions: 'scheduleRetry' }] },
+    },
     // DROP <t>_main_<old> on every node (the flip is done: queries already use the new slot)
     droppingOld: {
       invoke: {
@@ -439,7 +475,9 @@ export const blueGreenImportMachine = setup({
         onError: [{ guard: 'canRetry', target: 'droppingOldRetry', actions: 'noteError' }, { target: 'done', actions: 'noteError' }],
       },
     },
-    droppingOldRetry: { on: { tick: { target: 'droppingOld' } } },
+    droppingOldRetry: {
+      on: { tick: [{ guard: 'retryDue', target: 'droppingOld', actions: 'clearRetry' }, { guard: 'retryUnscheduled', actions: 'scheduleRetry' }] },
+    },
     // cancel: stop the build job, then drop the partial new slot
     cancelling: {
       invoke: {
@@ -458,7 +496,9 @@ export const blueGreenImportMachine = setup({
         onError: [{ guard: 'canRetry', target: 'cancelDroppingRetry', actions: 'noteError' }, { target: 'cancelled', actions: 'noteError' }],
       },
     },
-    cancelDroppingRetry: { on: { tick: { target: 'cancelDropping' } } },
+    cancelDroppingRetry: {
+      on: { tick: [{ guard: 'retryDue', target: 'cancelDropping', actions: 'clearRetry' }, { guard: 'retryUnscheduled', actions: 'scheduleRetry' }] },
+    },
     // a failure before the flip: drop the partial new slot, the old slot keeps serving
     cleaningUp: {
       always: { guard: ({ context }) => !(context.newSlot !== undefined && context.newSlot !== context.oldSlot), target: 'failed' },
@@ -469,7 +509,9 @@ export const blueGreenImportMachine = setup({
         onError: [{ guard: 'canRetry', target: 'cleaningUpRetry', actions: 'noteError' }, { target: 'failed', actions: 'noteError' }],
       },
     },
-    cleaningUpRetry: { on: { tick: { target: 'cleaningUp' } } },
+    cleaningUpRetry: {
+      on: { tick: [{ guard: 'retryDue', target: 'cleaningUp', actions: 'clearRetry' }, { guard: 'retryUnscheduled', actions: 'scheduleRetry' }] },
+    },
     done: { type: 'final' },
     failed: { type: 'final' },
     cancelled: { type: 'final' },

@@ -46,6 +46,9 @@ class World {
   /** a promise the build waits on (to cancel or snapshot mid-way) */
   buildGate: Promise<void> | undefined;
   importGate: Promise<void> | undefined;
+  /** IMPORT attempts that fail (a node restarting) */
+  importFails = 0;
+  importAttempts = 0;
 
   /** queries of the distributed table on every node succeed: the slot it points at exists */
   assertNoMissingTable(): void {
@@ -74,6 +77,11 @@ class World {
       }),
       importSlot: fromPromise<NodesResult, ImportSlotInput>(async ({ input }) => {
         if (this.importGate) await this.importGate;
+        this.importAttempts++;
+        if (this.importFails > 0) {
+          this.importFails--;
+          throw new Error('node2: connection refused');
+        }
         const changed: string[] = [];
         for (const n of input.nodes) {
           if (this.mains[n]!.get(input.slot) === input.rows) continue;
@@ -204,6 +212,28 @@ describe('blue-green-import machine', () => {
     assert.deepEqual(world.serves, { node0: 'a', node1: 'a', node2: 'a' });
     for (const n of NODES) assert.equal(world.mains[n]!.get('a'), 10);
     assert.ok(!world.effects.some((e) => e.startsWith('flip')));
+  });
+
+  it('an IMPORT that fails while a node restarts is retried after a growing wait, then succeeds', async () => {
+    const world = new World();
+    world.importFails = 2;
+    const actor = start(world, { retryBaseMs: 2_000 });
+    await waitFor(actor, (s) => s.value === 'importingRetry', WAIT);
+    // the first tick schedules the retry 2 s later; a tick before that does not run the effect
+    actor.send({ type: 'tick', at: 10_000 });
+    actor.send({ type: 'tick', at: 11_000 });
+    assert.equal(actor.getSnapshot().value, 'importingRetry');
+    assert.equal(world.importAttempts, 1);
+    actor.send({ type: 'tick', at: 12_000 });
+    await waitFor(actor, (s) => s.value === 'importingRetry' && world.importAttempts === 2, WAIT);
+    // second wait is 4 s
+    actor.send({ type: 'tick', at: 13_000 });
+    actor.send({ type: 'tick', at: 16_000 });
+    assert.equal(world.importAttempts, 2);
+    actor.send({ type: 'tick', at: 17_000 });
+    await waitFor(actor, (s) => s.status === 'done', WAIT);
+    assert.equal(actor.getSnapshot().value, 'done');
+    assert.equal(world.importAttempts, 3);
   });
 
   it('a flip that fails once on one node is rolled forward', async () => {
