@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentClient } from '../agent/client.js';
 import { chooseBackupNode } from '../backup/backup.js';
-import { listingPrefixes, parseBackupFilename } from '../backup/names.js';
+import { backupArchiveName, listingPrefixes, objectKey, parseBackupFilename } from '../backup/names.js';
 import type { ArchiveTools, BackupDeps, BackupStore, BackupType } from '../backup/types.js';
 import { verifyRows } from '../backup/restore.js';
 import { isSlot, managedTableNames, type Slot } from '../domain/names.js';
@@ -197,10 +197,12 @@ export async function requestBackup(env: BackupEnv, req: BackupRequest): Promise
     if (slot === undefined) throw new AppError('SLOT_UNKNOWN', `cannot determine the active main slot of ${spec.name}: every node must serve one slot`, { retryable: true });
   }
   const operationId = `backup-${(env.newId ?? (() => randomUUID().slice(0, 8)))()}`;
-  const now = env.now();
-  const input: BackupInput = { operationId, clusterName: env.clusterName, table: spec.name, type, now, ...(slot !== undefined ? { slot } : {}) };
-  const at = new Date(now).toISOString();
   const target = type === 'delta' ? managedTableNames(spec.name).delta : managedTableNames(spec.name).main[slot!];
+  // archive names have 1 s resolution: never overwrite the archive of a backup that finished this second
+  let now = env.now();
+  for (let i = 0; i < 5 && (await env.store().head(objectKey(env.prefix, backupArchiveName(target, new Date(now))))) !== undefined; i++) now = (Math.floor(now / 1000) + 1) * 1000;
+  const input: BackupInput = { operationId, clusterName: env.clusterName, table: spec.name, type, now, ...(slot !== undefined ? { slot } : {}) };
+  const at = new Date(env.now()).toISOString();
   const op: OperationRecord = {
     id: operationId,
     kind: BACKUP_OPERATION_KIND,
@@ -407,7 +409,7 @@ export function syncOperation(env: BackupEnv, entry: AnyEntry, what: 'backup' | 
     }
     op.state = ok ? 'succeeded' : 'failed';
     op.finishedAt = now;
-    figures.durationMs = env.now() - c.startedAt;
+    figures.durationMs = Math.max(0, env.now() - Date.parse(op.requestedAt));
     if (what === 'backup') {
       const b = c as BackupContext;
       if (ok) op.outcome = `${b.fullTable} (${b.rows ?? 0} rows) → ${b.archiveKey} (${b.archiveBytes ?? 0} bytes, sha256 ${b.sha256 ?? '?'}) from ${b.node}`;

@@ -391,6 +391,11 @@ test('mctl backup --wait, get backups, restore --wait', { timeout: 3 * WAIT_OPER
   for (const n of nodes) assert.equal(await count(n, 'products_delta'), rows);
   out.length = 0;
   assert.equal(await runMctl(['backup', 'products', '--type', 'full'], env, io, signal), 2);
+  // back-to-back backups within one second get distinct archives (names have 1 s resolution)
+  const a = await backup('delta');
+  const b = await backup('delta');
+  assert.notEqual(a.filename, b.filename);
+  assert.ok((await store.head(`backups/${a.filename}`)) !== undefined && (await store.head(`backups/${b.filename}`)) !== undefined);
 });
 
 test('a restore whose machine stops mid-way (controller killed) resumes from its persisted snapshot at the next pass', { timeout: 2 * WAIT_OPERATION_MS }, async () => {
