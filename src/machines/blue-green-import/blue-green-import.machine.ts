@@ -189,12 +189,17 @@ export const blueGreenImportMachine = setup({
     pastDeadline: ({ context, event }) => event.type === 'tick' && event.at > context.deadlineAt,
     retryDue: ({ context, event }) => event.type === 'tick' && context.retryAt !== undefined && event.at >= context.retryAt,
     retryUnscheduled: ({ context }) => context.retryAt === undefined,
-    /** every node's distributed table points at one slot (or none has one yet) */
+    /** every node's distributed table points at the same slot */
     slotsAgree: ({ event }) => {
       const out = (event as unknown as { output?: ChooseSlotsResult }).output;
       if (!out) return false;
-      const seen = new Set(Object.values(out.byNode).filter((s) => s !== 'none'));
-      return seen.size <= 1;
+      const slots = Object.values(out.byNode);
+      return slots.length > 0 && !slots.includes('none') && new Set(slots).size === 1;
+    },
+    /** some node has no distributed table for the table yet (convergence has not finished) */
+    notConverged: ({ event }) => {
+      const out = (event as unknown as { output?: ChooseSlotsResult }).output;
+      return out !== undefined && Object.values(out.byNode).includes('none');
     },
     /** never drop the slot that serves */
     newSlotIsInactive: ({ context }) => context.newSlot !== undefined && context.oldSlot !== undefined && context.newSlot !== context.oldSlot,
@@ -269,6 +274,17 @@ export const blueGreenImportMachine = setup({
               }),
               'resetAttempts',
             ],
+          },
+          {
+            guard: 'notConverged',
+            target: 'failed',
+            actions: assign({
+              failure: ({ event }) =>
+                `the table is not set up on every node yet (no distributed table on ${Object.entries(event.output.byNode)
+                  .filter(([, s]) => s === 'none')
+                  .map(([n]) => n)
+                  .join(', ')}): wait until TablesConverged is True, then import`,
+            }),
           },
           {
             target: 'failed',

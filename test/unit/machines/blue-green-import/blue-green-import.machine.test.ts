@@ -203,6 +203,15 @@ describe('blue-green-import machine', () => {
     assert.ok(!world.effects.some((e) => e.startsWith('build') || e.startsWith('drop')));
   });
 
+  it('refuses while a node has no distributed table yet (not converged)', async () => {
+    const world = new World();
+    delete (world.serves as Partial<Record<string, Slot>>).node1;
+    const actor = start(world);
+    assert.equal(await runToEnd(actor), 'failed');
+    assert.match(actor.getSnapshot().context.failure ?? '', /not set up on every node yet.*node1/);
+    assert.ok(!world.effects.some((e) => e.startsWith('build') || e.startsWith('drop')));
+  });
+
   it('a build failure leaves the old slot serving and drops the partial new slot', async () => {
     const world = new World();
     world.buildFails = true;
