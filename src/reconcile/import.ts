@@ -185,6 +185,18 @@ export async function requestImport(env: ImportEnv, req: ImportRequest): Promise
       details: { operationId: id, table: spec.name },
     });
   }
+  // a restore (it drops, imports and flips the same tables) or a backup (it reads the slot the import drops) runs
+  for (const [kind, code, what] of [
+    ['restore', 'RESTORE_IN_PROGRESS', 'a restore'],
+    ['backup', 'BACKUP_IN_PROGRESS', 'a backup'],
+  ] as const) {
+    const other = env.status.operations().find((o) => o.kind === kind && o.key === tableKeyOf(env.clusterName, spec.name) && (o.state === 'pending' || o.state === 'running'));
+    if (other) {
+      throw new AppError(code, `${what} of ${spec.name} is running: operation ${other.id}; import when it has ended (GET /api/operations/${other.id})`, {
+        details: { operationId: other.id, table: spec.name },
+      });
+    }
+  }
   const sources = importSources(spec, req.source, env.sharedDir);
   const nodes = [...(await env.listNodes())].sort((a, b) => a.ordinal - b.ordinal);
   const buildNode = nodes[0];

@@ -37,7 +37,7 @@ function sinkOf(deps: ApiDeps): ImportRequestSink {
   return s as ImportRequestSink;
 }
 
-/** IMPORT_IN_PROGRESS is a conflict (409) in the envelope; the error middleware does the rest. */
+/** IMPORT_IN_PROGRESS (and a running restore or backup) is a conflict: 409 in the envelope, naming the operation. */
 function sendConflict(res: Response, err: AppError): void {
   res.status(409).json({ error: { code: err.code, message: err.message, ...(typeof err.details.operationId === 'string' ? { operationId: err.details.operationId } : {}) } });
 }
@@ -72,7 +72,7 @@ export function importsRouter(deps: ApiDeps): Router {
       try {
         op = await sink.requestImport({ table: table.trim(), requestedBy: requestedBy(req), ...(source !== undefined ? { source } : {}) });
       } catch (err) {
-        if (isAppError(err) && err.code === 'IMPORT_IN_PROGRESS') {
+        if (isAppError(err) && err.code.endsWith('_IN_PROGRESS')) {
           sendConflict(res, err);
           return;
         }

@@ -109,6 +109,12 @@ describe('import requests', () => {
     );
   });
 
+  it('an import is refused while a restore of the table runs', async () => {
+    status.upsertOperation({ id: 'restore-1', kind: 'restore', key: `table/${CLUSTER}/products`, requestedBy: 't', requestedAt: new Date(0).toISOString(), state: 'running', steps: [] });
+    await assert.rejects(requestImport(env, { table: 'products', requestedBy: 't' }), (e: AppError) => e.code === 'RESTORE_IN_PROGRESS' && e.message.includes('restore-1'));
+    assert.equal(runtime.get(importMachineKey(CLUSTER, 'products')), undefined);
+  });
+
   it('cancel before the flip: the machine ends cancelled and the record says so', async () => {
     const op = await requestImport(env, { table: 'products', requestedBy: 'tester' });
     assert.throws(() => requestCancel(env, 'import-none', 'x'), (e: AppError) => e.code === 'NOT_FOUND');
