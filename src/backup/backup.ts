@@ -17,8 +17,8 @@ import path from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { managedTableNames, type Slot } from '../domain/names.js';
 import { AppError, errorMessage } from '../lib/errors.js';
-import { parseClusterStatuses, parseCount, parseDescribe, parseShowStatus, parseShowTables } from '../manticore/parse.js';
-import { describe, selectCount, showStatus, showStatusVersion, showTables } from '../manticore/sql.js';
+import { parseClusterStatuses, parseCount, parseDescribe, parseShowLocks, parseShowStatus, parseShowTables } from '../manticore/parse.js';
+import { describe, selectCount, showLocks, showStatus, showStatusVersion, showTables, unfreeze } from '../manticore/sql.js';
 import type { NodeRef } from '../platform/types.js';
 import { backupArchiveName, backupTimestamp, manifestKey, objectKey } from './names.js';
 import type { BackupDeps, BackupManifest, BackupType } from './types.js';
@@ -147,12 +147,27 @@ export async function snapshotTable(deps: BackupDeps, plan: BackupPlan, signal?:
     job = await agent.job(id, signal ? { signal } : {});
   }
   if (job.state !== 'succeeded') {
+    // the agent unfreezes after its own failures, but not when it was restarted mid-backup (it kills the tool)
+    const left = await unfreezeLeftovers(deps, node, plan.fullTable).catch((err: unknown) => `SHOW LOCKS failed: ${errorMessage(err)}`);
+    if (left !== undefined) deps.logger.error('backup: table may still be frozen', { operationId: plan.operationId, node: plan.node, table: plan.fullTable, problem: left });
     throw new AppError('BACKUP_JOB_FAILED', `manticore-backup of ${plan.fullTable} on ${plan.node} ${job.state}: ${job.error ?? job.message ?? 'no reason given'}`);
   }
   const r = job.result ?? {};
   if (typeof r['dir'] !== 'string') throw new AppError('BACKUP_JOB_FAILED', `backup-table job ${id} succeeded without a dir: ${JSON.stringify(r)}`);
   const after = parseCount(await sql.query(selectCount(plan.fullTable), { timeoutMs: 60_000 }).catch(() => []));
   return { rows, rowsExact: after === rows, schema, manticoreVersion, backupDir: r['dir'], tableFiles: Number(r['files']) || 0, tableBytes: Number(r['bytes']) || 0 };
+}
+
+/** UNFREEZE `table` on `node` while SHOW LOCKS lists it; undefined when it is unfrozen, else why not. */
+export async function unfreezeLeftovers(deps: BackupDeps, node: NodeRef, table: string): Promise<string | undefined> {
+  const sql = deps.sql(node);
+  for (let i = 0; i < 5; i++) {
+    const frozen = parseShowLocks(await sql.query(showLocks(), { timeoutMs: 5_000 })).some((l) => l.name === table && l.lockType.includes('freeze'));
+    if (!frozen) return undefined;
+    deps.logger.warn('backup: table left frozen after a failed backup, unfreezing', { node: node.name, table });
+    await sql.exec(unfreeze([table]), { timeoutMs: 10_000 }).catch(() => undefined);
+  }
+  return `${table} is still listed by SHOW LOCKS on ${node.name}`;
 }
 
 /** A pass-through stream that hashes (sha256) and counts what flows through it. */

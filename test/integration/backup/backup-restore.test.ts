@@ -18,6 +18,7 @@ import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { JobManager } from '../../../src/agent/server/jobs.js';
 import { backupTableKind } from '../../../src/agent/server/job-kinds/backup-table.js';
+import { unfreezeLeftovers } from '../../../src/backup/backup.js';
 import { startStack, type RunningStack } from '../../../src/bin/controller.js';
 import { runMctl } from '../../../src/cli/main.js';
 import { loadControllerConfig } from '../../../src/config/controller.js';
@@ -352,6 +353,11 @@ test('backup-table job: a manticore-backup killed mid-way leaves no table frozen
   } finally {
     await jobs.close();
   }
+  // the controller's own check after a failed job (an agent restarted mid-backup kills the tool without unfreezing)
+  await sql(n).exec('FREEZE products_delta');
+  const deps = { sql: (x: NodeRef) => sql(x), logger } as unknown as Parameters<typeof unfreezeLeftovers>[0];
+  assert.equal(await unfreezeLeftovers(deps, n, 'products_delta'), undefined);
+  assert.deepEqual(parseShowLocks(await sql(n).query(showLocks())), [], 'unfrozen by the controller');
   // the configured tool (simulator unless MANTICORE_BACKUP_BIN names a real one)
   const bin = resolveBinariesFrom(process.env).backup;
   const realKind = backupTableKind({ backupBin: bin, searchdConfig: files.config, mysql: n.mysql });
