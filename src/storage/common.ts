@@ -102,3 +102,9 @@ export function watchSignal(signal: AbortSignal | undefined, onAbort: (reason: u
 export function isAbortSignalError(err: unknown, signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true || (err instanceof Error && err.name === 'AbortError');
 }
+
+/** Checks the optional retry count of a StoreConfig. */
+export function checkRetries(value: number | undefined): void {
+  if (value === undefined) return;
+  if (!Number.isInteger(value) || value < 0 || value > 10) throw new ValidationError('maxRetries', 'must be an integer between 0 and 10');
+}

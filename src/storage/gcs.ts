@@ -4,7 +4,7 @@
  * or a private endpoint). A resumable upload only creates the object when its last chunk is accepted, so a
  * failed or aborted put leaves no object under the key; the unfinished session expires on the server side.
  */
-import { Storage, type Bucket, type StorageOptions } from '@google-cloud/storage';
+import { IdempotencyStrategy, Storage, type Bucket, type StorageOptions } from '@google-cloud/storage';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ValidationError } from '../lib/errors.js';
@@ -12,11 +12,12 @@ import {
   ByteCounter,
   abortedError,
   checkKey,
+  checkRetries,
   checkPrefix,
-  isAbortSignalError,
   notFoundError,
   storageError,
   uploadFailedError,
+  watchSignal,
 } from './common.js';
 import type { GetOptions, ObjectInfo, ObjectStore, PutOptions, PutResult, StoreConfig } from './types.js';
 
@@ -37,7 +38,13 @@ export class GcsObjectStore implements ObjectStore {
     if (!Number.isInteger(this.chunkSize) || this.chunkSize <= 0 || this.chunkSize % GCS_CHUNK_GRANULARITY !== 0) {
       throw new ValidationError('chunkSizeBytes', `must be a positive multiple of ${GCS_CHUNK_GRANULARITY} (256 KiB), as GCS requires`);
     }
-    const options: StorageOptions = {};
+    checkRetries(config.maxRetries);
+    // Retry uploads too: a resumable upload resumes from the offset the server confirms (the library keeps the
+    // chunk in flight), so a retry never duplicates or skips bytes. The default (RetryConditional) does not
+    // retry an upload without a generation precondition, so one dropped connection would fail a whole backup.
+    const options: StorageOptions = {
+      retryOptions: { autoRetry: true, maxRetries: config.maxRetries ?? 3, idempotencyStrategy: IdempotencyStrategy.RetryAlways, ...(config.retryDelayMultiplier ? { retryDelayMultiplier: config.retryDelayMultiplier } : {}) },
+    };
     const creds = config.credentials;
     if (config.endpoint) {
       try {
@@ -76,11 +83,23 @@ export class GcsObjectStore implements ObjectStore {
       validation: 'crc32c',
       ...(opts.contentType ? { contentType: opts.contentType, metadata: { contentType: opts.contentType } } : {}),
     });
+    // An abort fails the source while data is still flowing, so the writer never sends its final chunk and the
+    // object is never created. Once the whole body was handed over the upload is allowed to finish (as on S3):
+    // failing it then could race the final chunk already on the wire.
+    let abortedEarly = false;
+    const unwatch = watchSignal(opts.signal, (reason) => {
+      if (counter.writableEnded) return;
+      abortedEarly = true;
+      const err = Object.assign(new Error('upload aborted'), { name: 'AbortError', cause: reason });
+      body.destroy(err);
+    });
     try {
-      await pipeline(body, counter, writer, opts.signal ? { signal: opts.signal } : {});
+      await pipeline(body, counter, writer);
     } catch (err) {
-      if (isAbortSignalError(err, opts.signal)) throw abortedError(key, opts.signal?.reason ?? err);
+      if (abortedEarly) throw abortedError(key, opts.signal?.reason ?? err);
       throw uploadFailedError(this.description, key, err);
+    } finally {
+      unwatch();
     }
     const etag = typeof file.metadata.etag === 'string' ? file.metadata.etag : undefined;
     return { key, size: counter.bytes, ...(etag ? { etag } : {}) };

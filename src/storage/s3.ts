@@ -24,6 +24,7 @@ import {
   ByteCounter,
   abortedError,
   checkKey,
+  checkRetries,
   checkPrefix,
   isAbortSignalError,
   notFoundError,
@@ -57,7 +58,8 @@ export class S3ObjectStore implements ObjectStore {
     if (!Number.isInteger(this.queueSize) || this.queueSize < 1 || this.queueSize > 64) {
       throw new ValidationError('queueSize', 'must be an integer between 1 and 64');
     }
-    const clientConfig: S3ClientConfig = { region: config.region || 'us-east-1' };
+    checkRetries(config.maxRetries);
+    const clientConfig: S3ClientConfig = { region: config.region || 'us-east-1', maxAttempts: (config.maxRetries ?? 2) + 1 };
     if (config.endpoint) {
       try {
         new URL(config.endpoint);

@@ -84,6 +84,10 @@ export interface StoreConfig {
   partSizeBytes?: number;
   /** S3 parts uploaded in parallel (default 4). */
   queueSize?: number;
+  /** Retries of a failed request, 0-10; default S3 2 (3 attempts, the SDK default), GCS 3 (the library default). */
+  maxRetries?: number;
+  /** GCS: growth factor of the delay between retries (default 2, first delay 1 s). */
+  retryDelayMultiplier?: number;
   /** GCS resumable upload chunk size in bytes (a multiple of 256 KiB, default 8 MiB); memory about 2 x chunk. */
   chunkSizeBytes?: number;
 }

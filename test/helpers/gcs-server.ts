@@ -26,7 +26,8 @@ export interface GcsTestServer {
   bucket: string;
   directory: string;
   storeConfig(extra?: Partial<StoreConfig>): StoreConfig;
-  failUploadsAfter(bytes: number): void;
+  /** Cut upload connections once `bytes` body bytes have passed (counted from now); `once`: only the first. */
+  failUploadsAfter(bytes: number, opts?: { once?: boolean }): void;
   clearFault(): void;
   readonly faultsTriggered: number;
   /** Resumable sessions created and neither finished nor cancelled. */
@@ -64,6 +65,7 @@ export async function startGcsServer(opts: { bucket?: string } = {}): Promise<Gc
   let faultAfter: number | undefined;
   let faultBytes = 0;
   let faultsTriggered = 0;
+  let faultOnce = false;
   let generation = 1_700_000_000_000_000;
   let endpoint = '';
 
@@ -128,6 +130,7 @@ export async function startGcsServer(opts: { bucket?: string } = {}): Promise<Gc
           if (faultBytes > faultAfter) {
             cut = true;
             faultsTriggered += 1;
+            if (faultOnce) faultAfter = undefined;
             req.socket.destroy();
             out.end(() => reject(new Error('fault injected')));
             return;
@@ -344,9 +347,10 @@ export async function startGcsServer(opts: { bucket?: string } = {}): Promise<Gc
     bucket,
     directory,
     storeConfig: (extra = {}) => ({ provider: 'gcp', bucket, endpoint, credentials: { projectId: 'test-project' }, ...extra }),
-    failUploadsAfter(bytes: number) {
+    failUploadsAfter(bytes: number, opts: { once?: boolean } = {}) {
       faultAfter = bytes;
       faultBytes = 0;
+      faultOnce = opts.once ?? false;
     },
     clearFault() {
       faultAfter = undefined;

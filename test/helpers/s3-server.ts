@@ -41,7 +41,8 @@ export interface S3TestServer {
   /** StoreConfig for createObjectStore, pointing at this server. */
   storeConfig(extra?: Partial<StoreConfig>): StoreConfig;
   /** Cut every PUT connection once `bytes` request-body bytes have passed (counted from now), until cleared. */
-  failUploadsAfter(bytes: number): void;
+  /** Cut upload connections once `bytes` body bytes have passed (counted from now); `once`: only the first. */
+  failUploadsAfter(bytes: number, opts?: { once?: boolean }): void;
   clearFault(): void;
   /** Connections cut by the fault so far. */
   readonly faultsTriggered: number;
@@ -61,6 +62,7 @@ export async function startS3Server(opts: { bucket?: string } = {}): Promise<S3T
   let faultAfter: number | undefined;
   let faultBytes = 0;
   let faultsTriggered = 0;
+  let faultOnce = false;
 
   const pendingUploads = async (): Promise<PendingUpload[]> => {
     let ids: string[];
@@ -141,6 +143,7 @@ export async function startS3Server(opts: { bucket?: string } = {}): Promise<S3T
         faultBytes += chunk.length;
         if (faultBytes > faultAfter) {
           faultsTriggered += 1;
+          if (faultOnce) faultAfter = undefined;
           upstream.destroy();
           req.socket.destroy();
           return;
@@ -164,9 +167,10 @@ export async function startS3Server(opts: { bucket?: string } = {}): Promise<S3T
     region,
     directory,
     storeConfig: (extra = {}) => ({ provider: 'aws', bucket, region, endpoint, forcePathStyle: true, credentials: { ...S3_TEST_CREDENTIALS }, ...extra }),
-    failUploadsAfter(bytes: number) {
+    failUploadsAfter(bytes: number, opts: { once?: boolean } = {}) {
       faultAfter = bytes;
       faultBytes = 0;
+      faultOnce = opts.once ?? false;
     },
     clearFault() {
       faultAfter = undefined;

@@ -35,15 +35,31 @@ test('gcs: a multi-chunk upload arrives byte for byte', async () => {
 });
 
 test('gcs: a connection cut mid-upload fails the put and leaves no object', async () => {
+  // A store with one retry: the fault stays on, so the retry is cut too and the put fails.
+  const oneRetry = createObjectStore(server.storeConfig({ chunkSizeBytes: CHUNK, maxRetries: 1 }));
   server.failUploadsAfter(CHUNK + CHUNK / 2);
   try {
-    await assert.rejects(store.put('cut/upload.bin', generated(4 * CHUNK, 12).stream), assertCode('STORAGE_UPLOAD_FAILED'));
+    await assert.rejects(oneRetry.put('cut/upload.bin', generated(4 * CHUNK, 12).stream), assertCode('STORAGE_UPLOAD_FAILED'));
   } finally {
     server.clearFault();
   }
   assert.ok(server.faultsTriggered >= 1, 'the fault fired');
   assert.equal(await store.head('cut/upload.bin'), undefined);
   assert.deepEqual(await store.list('cut/'), []);
+});
+
+test('gcs: one dropped connection is retried: the resumable upload resumes and the object is exact', async () => {
+  const before = server.faultsTriggered;
+  server.failUploadsAfter(2 * CHUNK + 100, { once: true });
+  const body = generated(5 * CHUNK, 13);
+  try {
+    await store.put('transient/upload.bin', body.stream);
+  } finally {
+    server.clearFault();
+  }
+  assert.equal(server.faultsTriggered, before + 1, 'the connection was cut once');
+  assert.deepEqual(await sha256Of(await store.get('transient/upload.bin')), { sha256: body.sha256(), size: 5 * CHUNK });
+  await store.delete('transient/upload.bin');
 });
 
 test('gcs: the server also takes simple (multipart) uploads from the library', async () => {
