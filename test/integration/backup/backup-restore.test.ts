@@ -19,6 +19,10 @@ import { after, before, test } from 'node:test';
 import { JobManager } from '../../../src/agent/server/jobs.js';
 import { backupTableKind } from '../../../src/agent/server/job-kinds/backup-table.js';
 import { unfreezeLeftovers } from '../../../src/backup/backup.js';
+import { runRestore } from '../../../src/backup/run-restore.js';
+import { AgentClient } from '../../../src/agent/client.js';
+import type { RestoreDeps } from '../../../src/machines/restore/restore.actors.js';
+import { desiredDistributed } from '../../../src/reconcile/tables.js';
 import { startStack, type RunningStack } from '../../../src/bin/controller.js';
 import { runMctl } from '../../../src/cli/main.js';
 import { loadControllerConfig } from '../../../src/config/controller.js';
@@ -424,4 +428,32 @@ test('a restore whose machine stops mid-way (controller killed) resumes from its
     assert.equal((await tablesOn(n)).has(`products_main_${servedBefore}`), false);
   }
   assert.equal(runtime.store.load(key), undefined, 'the finished machine is removed');
+});
+
+test('runRestore (the job subcommand\'s entry) restores a main archive outside the controller with the same machine', { timeout: 2 * WAIT_OPERATION_MS }, async () => {
+  const files = await api('GET', '/api/backups/files?tableName=products&type=main');
+  const mainFile = (files.json.backups as { filename: string }[])[0]!.filename;
+  const servedBefore = await servedSlot(nodes[0]!);
+  const spec = stack.specs.specs().find((s) => s.spec.name === 'products')!.spec;
+  const deps: RestoreDeps = {
+    store,
+    archive: ARCHIVE_TOOLS,
+    prefix: 'backups',
+    clusterName: CLUSTER,
+    sharedDir: path.join(dir, 'shared'),
+    nodes: () => nodes,
+    sql: (n) => sql(n),
+    agent: (n) => new AgentClient({ baseUrl: n.agentUrl, token: TOKEN }),
+    logger: silentLogger(),
+    distributed: (_t, slot) => desiredDistributed(spec, slot, nodes),
+    buddy: () => undefined,
+  };
+  const c = await runRestore({ operationId: 'job-restore-1', table: 'products', filename: mainFile, clusterMain: false }, deps, 100);
+  const target = servedBefore === 'a' ? 'b' : 'a';
+  assert.equal(c.newSlot, target);
+  for (const n of nodes) {
+    assert.equal(await servedSlot(n), target);
+    assert.equal(await count(n, `products_main_${target}`), 4);
+  }
+  await assert.rejects(runRestore({ operationId: 'job-restore-2', table: 'products', filename: 'products_delta-2019-01-01T00-00-00Z.tar.gz', clusterMain: false }, deps, 100), /nothing was changed/);
 });
