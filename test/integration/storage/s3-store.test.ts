@@ -17,8 +17,11 @@ import { assertCode, generated, sha256Of, storeContract } from './store-contract
 
 const MIB = 1024 * 1024;
 const PART = 5 * MIB;
-/** Bound on the uploader's RSS growth whatever the object size (5 MiB parts, 2 in flight; measured 16-31 MiB). */
-const RSS_GROWTH_LIMIT = 40 * MIB;
+/**
+ * Bound on the uploader's RSS growth whatever the object size (5 MiB parts, 2 in flight; measured 16-38 MiB,
+ * the top under parallel test load). The 150 MiB case is the one that proves nothing is buffered whole.
+ */
+const RSS_GROWTH_LIMIT = 48 * MIB;
 /** The child process doing one upload of up to 150 MiB */
 const PROBE_TIMEOUT_MS = 180_000;
 const PROBE = fileURLToPath(new URL('./memory-probe.js', import.meta.url));
