@@ -39,3 +39,4 @@ export function createObjectStore(config: StoreConfig): ObjectStore {
       return new LocalObjectStore(config.localDir);
   }
 }
+export * from './archive.js';
