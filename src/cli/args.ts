@@ -14,7 +14,7 @@ export class UsageError extends Error {
   }
 }
 
-export type FlagName = 'server' | 'token' | 'output' | 'watch' | 'help' | 'node' | 'all' | 'write' | 'force' | 'wait' | 'type';
+export type FlagName = 'server' | 'token' | 'output' | 'watch' | 'help' | 'node' | 'all' | 'write' | 'force' | 'wait' | 'type' | 'source';
 
 interface FlagSpec {
   name: FlagName;
@@ -36,6 +36,7 @@ const FLAGS: Record<string, FlagSpec> = {
   '--force': { name: 'force', takesValue: false },
   '--wait': { name: 'wait', takesValue: false },
   '--type': { name: 'type', takesValue: true },
+  '--source': { name: 'source', takesValue: true },
 };
 
 export interface ParsedArgs {

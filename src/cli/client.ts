@@ -74,6 +74,10 @@ export class ApiClient {
   }
 
   /** A route in the original system's shapes (no envelope): the JSON body as is. */
+  async deleteData<T>(path: string): Promise<T> {
+    return ((await this.request('DELETE', path)) as { data: T }).data;
+  }
+
   async getRaw<T>(path: string): Promise<T> {
     return (await this.request('GET', path)) as T;
   }

@@ -1,7 +1,6 @@
 /** `mctl cancel ID` */
 import type { OperationRecord } from '../../status/types.js';
 import { UsageError, checkFlags } from '../args.js';
-import type { ApiClient } from '../client.js';
 import type { CommandContext } from '../context.js';
 import { formatStructured } from '../printer.js';
 
@@ -18,19 +17,12 @@ Flags:
       --server URL, --token TOKEN   see 'mctl --help'
 `;
 
-/** DELETE of an enveloped route (the API client has no delete helper yet). */
-async function deleteData<T>(api: ApiClient, path: string): Promise<T> {
-  const client = api as unknown as { deleteData?: (p: string) => Promise<T>; request(method: string, p: string): Promise<unknown> };
-  if (typeof client.deleteData === 'function') return client.deleteData(path);
-  return ((await client.request('DELETE', path)) as { data: T }).data;
-}
-
 export async function runCancel(ctx: CommandContext): Promise<number> {
   checkFlags(ctx.args, [], 'cancel');
   const [id, extra] = ctx.args.positionals;
   if (id === undefined) throw new UsageError('name the operation to cancel (mctl get operations lists them)', 'cancel');
   if (extra !== undefined) throw new UsageError(`unexpected argument ${extra}`, 'cancel');
-  const op = await deleteData<OperationRecord>(ctx.api(), `/api/imports/${encodeURIComponent(id)}`);
+  const op = await ctx.api().deleteData<OperationRecord>(`/api/imports/${encodeURIComponent(id)}`);
   if (ctx.format === 'json' || ctx.format === 'yaml') ctx.io.out(formatStructured(ctx.format, op));
   else ctx.io.out(`cancel of ${op.id} requested; the old data keeps serving. Follow it with 'mctl describe operation ${op.id} --watch'\n`);
   return 0;

@@ -1,7 +1,6 @@
 /** `mctl import TABLE [--source URL] [--wait]` */
 import type { OperationRecord } from '../../status/types.js';
 import { UsageError, checkFlags } from '../args.js';
-import type { FlagName } from '../args.js';
 import { CliError } from '../client.js';
 import type { CommandContext } from '../context.js';
 import { formatStructured } from '../printer.js';
@@ -81,7 +80,7 @@ export async function waitForOperation(ctx: CommandContext, id: string, pollMs =
 }
 
 export async function runImport(ctx: CommandContext): Promise<number> {
-  checkFlags(ctx.args, ['source', 'wait', 'watch'] as unknown as FlagName[], 'import');
+  checkFlags(ctx.args, ['source', 'wait', 'watch'], 'import');
   const [table, ...rest] = ctx.args.positionals;
   if (table === undefined) throw new UsageError('name the table to import', 'import');
   const sourceFlag = flag(ctx, 'source');
