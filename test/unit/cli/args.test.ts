@@ -41,3 +41,10 @@ test('printer: formats, aligned tables, wide columns, ages', () => {
   assert.equal(age('2026-01-01T00:00:00Z', now), '60m');
   assert.equal(age(undefined, now), '-');
 });
+
+test('import takes --source with a value', () => {
+  assert.deepEqual(parseArgs(['import', 'products', '--source', '/data/p.csv', '--wait']), {
+    positionals: ['import', 'products'],
+    flags: { source: '/data/p.csv', wait: true },
+  });
+});
