@@ -18,10 +18,11 @@ import { assertCode, generated, sha256Of, storeContract } from './store-contract
 const MIB = 1024 * 1024;
 const PART = 5 * MIB;
 /**
- * Bound on the uploader's RSS growth whatever the object size (5 MiB parts, 2 in flight; measured 16-38 MiB,
- * the top under parallel test load). The 150 MiB case is the one that proves nothing is buffered whole.
+ * Bound on the uploader's RSS growth whatever the object size (5 MiB parts, 2 in flight). Measured 15-42 MiB
+ * (peak RSS steady at 116-125 MiB; the spread is in the baseline, under parallel test load). The 150 MiB case
+ * is the one that proves nothing is buffered whole.
  */
-const RSS_GROWTH_LIMIT = 48 * MIB;
+const RSS_GROWTH_LIMIT = 64 * MIB;
 /** The child process doing one upload of up to 150 MiB */
 const PROBE_TIMEOUT_MS = 180_000;
 const PROBE = fileURLToPath(new URL('./memory-probe.js', import.meta.url));
