@@ -20,6 +20,6 @@ test('README.md configuration reference matches the settings table', () => {
   const readme = readFileSync(path.join(repoRoot(), 'README.md'), 'utf8');
   assert.ok(
     readme.includes(renderConfigDocs().trim()),
-    'README.md is out of date: replace its "Configuration reference" tables with the output of renderConfigDocs() (src/config/settings.ts)',
+    'README.md is out of date: run npm run build && node scripts/gen-config-docs.mjs',
   );
 });
