@@ -17,6 +17,7 @@ export {
   type LogLevel,
 } from './controller.js';
 export { loadAgentConfig, agentLaunch, AGENT_FLAGS, type AgentConfig } from './agent.js';
+export { loadImportStoreSettings, type ImportStoreSettings } from './import-sources.js';
 
 /** The process environment, read here and nowhere else in library code. */
 export function processEnv(): NodeJS.ProcessEnv {

@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { csvLine, recordReader, RecordSyntaxError, tsvLine, type SourceRecord } from './records.js';
-import { displayName, openSource, SourceError, type SourceRef } from './sources.js';
+import { displayName, openSource, SourceError, type SourceOptions, type SourceRef } from './sources.js';
 import { checkRecord, type FeedColumn } from './validate.js';
 
 export interface FeedOptions {
@@ -20,6 +20,8 @@ export interface FeedOptions {
   sources: readonly SourceRef[];
   out: Writable;
   signal?: AbortSignal;
+  /** where s3:// and gs:// sources are read (default: the process' IMPORT_* settings) */
+  stores?: SourceOptions['stores'];
   /** called now and then (and at the end) with the running totals */
   onProgress?: (p: FeedProgress) => void;
 }
@@ -69,7 +71,7 @@ export async function runFeed(o: FeedOptions): Promise<FeedProgress> {
     progress.source = name;
     let stream;
     try {
-      stream = await openSource(ref, o.signal);
+      stream = await openSource(ref, o.signal, o.stores === undefined ? undefined : { stores: o.stores });
     } catch (err) {
       throw new FeedError(err instanceof SourceError ? err.message : `${name}: ${(err as Error).message}`);
     }

@@ -154,9 +154,10 @@ export function importSources(spec: TableSpec, source: string | string[] | undef
   if (list.length === 0) throw new ValidationError('source', `${spec.name} has no import source in its spec: send "source" (a path on the shared volume or an https:// URL) or add import.urls to the spec`);
   return list.map((s, i) => {
     if (typeof s !== 'string' || s.trim() === '' || s.includes('\0')) throw new ValidationError(`${field}[${i}]`, 'use a non-empty path or https:// URL');
-    if (/^https:\/\//i.test(s)) return s;
+    // https://, and s3:// / gs:// read by the node's source feed through src/storage (src/import/sources.ts)
+    if (/^(https|s3|gs):\/\//i.test(s)) return s;
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) {
-      throw new ValidationError(`${field}[${i}]`, `${s.split('://')[0]}:// sources are not supported by the build yet: use a path on the shared volume or an https:// URL`);
+      throw new ValidationError(`${field}[${i}]`, `${s.split('://')[0]}:// sources are not supported: use a path on the shared volume, an https:// URL, s3://bucket/key or gs://bucket/object`);
     }
     return path.isAbsolute(s) ? s : path.resolve(sharedDir, s);
   });

@@ -14,7 +14,7 @@ import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { FeedError, runFeed, type FeedProgress } from '../../../src/import/feed.js';
 import { parseFeedArgs, formatColumnsArg } from '../../../src/import/feed-args.js';
-import { parseSource, type SourceRef } from '../../../src/import/sources.js';
+import { parseSource, sourceText, type SourceRef } from '../../../src/import/sources.js';
 import { checkRecord, checkValue, idProblem, type FeedColumn } from '../../../src/import/validate.js';
 
 const COLUMNS: FeedColumn[] = [
@@ -184,14 +184,14 @@ describe('runFeed', () => {
 
 describe('source-feed arguments', () => {
   test('round trip of the columns and sources', () => {
-    const args = parseFeedArgs(['--format', 'csv', '--header', '1', '--columns', formatColumnsArg(COLUMNS), '--report', '/r.json', '--', '/a.csv', '/--weird.csv']);
+    const args = parseFeedArgs(['--format', 'csv', '--header', '1', '--columns', formatColumnsArg(COLUMNS), '--report', '/r.json', '--', '/a.csv', '/--weird.csv', 's3://b1b/k/a.csv', 'gs://g1g/b.csv']);
     assert.equal(args.format, 'csv');
     assert.equal(args.header, true);
     assert.deepEqual(args.columns, COLUMNS);
     assert.equal(args.report, '/r.json');
     assert.deepEqual(
-      args.sources.map((s) => (s.kind === 'file' ? s.path : s.url.href)),
-      ['/a.csv', '/--weird.csv'],
+      args.sources.map(sourceText),
+      ['/a.csv', '/--weird.csv', 's3://b1b/k/a.csv', 'gs://g1g/b.csv'],
     );
   });
 

@@ -19,9 +19,19 @@ describe('parseSource', () => {
     assert.equal(parseSource('https://example.com/a.csv', 's').kind, 'url');
     assert.equal(parseSource('http://127.0.0.1:8080/a.csv', 's').kind, 'url');
     assert.throws(() => parseSource('http://example.com/a.csv', 'params.sources[0]'), /params\.sources\[0\]: http:\/\/ sources are not read by the node/);
-    assert.throws(() => parseSource('s3://bucket/a.csv', 's'), /s3:\/\/ sources/);
+    assert.throws(() => parseSource('ftp://example.com/a.csv', 's'), /ftp:\/\/ sources are not read by the node.*s3:\/\/bucket\/key/);
     assert.throws(() => parseSource('relative/a.csv', 's'), /neither an absolute path nor a URL/);
     assert.throws(() => parseSource('/a\nb.csv', 's'), /NUL, CR or LF/);
+  });
+
+  test('s3:// and gs:// objects: bucket and key kept as written; a bad bucket or no key is refused with the fix', () => {
+    assert.deepEqual(parseSource('s3://my-bucket/imports/2026/products.csv', 's'), { kind: 'object', store: 's3', bucket: 'my-bucket', key: 'imports/2026/products.csv' });
+    assert.deepEqual(parseSource('gs://bucket.example/p%20q.csv', 's'), { kind: 'object', store: 'gcs', bucket: 'bucket.example', key: 'p%20q.csv' });
+    assert.equal(displayName(parseSource('s3://b1b/k/a.csv', 's')), 's3://b1b/k/a.csv');
+    assert.throws(() => parseSource('s3://bucket', 'params.sources[1]'), /params\.sources\[1\]: "s3:\/\/bucket" names no object: write s3:\/\/bucket\/path\/products\.csv/);
+    assert.throws(() => parseSource('gs://bucket/dir/', 's'), /names no object/);
+    assert.throws(() => parseSource('s3://Bad_Bucket!/a.csv', 's'), /is not a bucket name/);
+    assert.throws(() => parseSource('s3://bucket/a/../b.csv', 's'), /plain segments/);
   });
 
   test('display names hide credentials and query strings', () => {
