@@ -18,6 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { AgentClient } from '../agent/client.js';
 import { createApiApp } from '../api/app.js';
 import { backupScheduleProblems, createControllerScheduler, withScheduleProblems } from '../backup/schedule.js';
+import { createControllerImportScheduler } from '../reconcile/import-schedule.js';
 import { controllerUsage, loadControllerConfig, loadControllerToken, type ControllerConfig } from '../config/controller.js';
 import { errorMessage } from '../lib/errors.js';
 import { createLogger, type Logger } from '../lib/logger.js';
@@ -126,6 +127,8 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
   const controller = new Controller(controllerOptions);
   // scheduled backups (BACKUP_SCHEDULES + spec `backups`): one replica fires (lease in the data dir), retention after each success
   const scheduler = createControllerScheduler({ dataDir: config.dataDir, envEntries: config.backupSchedules, missedWindowMs: config.backupMissedWindowMs, specs, backups: controller, operations: status, logger: logger.child({ component: 'backup-schedule' }), ...(controllerOptions.backup ? { backup: controllerOptions.backup } : {}) });
+  // scheduled imports (spec `import.schedule`): one replica fires (its own lease in the data dir)
+  const importScheduler = createControllerImportScheduler({ dataDir: config.dataDir, specs, imports: controller, logger: logger.child({ component: 'import-schedule' }) });
 
   let server: Server | undefined;
   let url: string | undefined;
@@ -137,6 +140,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
       await new Promise<void>((r) => s.close(() => r()));
     }
     await scheduler.stop();
+    await importScheduler.stop();
     await controller.stop();
     runtime.stopAll();
     specs.close();
@@ -148,6 +152,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     await platform.start();
     controller.start();
     scheduler.start();
+    importScheduler.start();
     if (o.api !== false) {
       const app = createApiApp({
         status,
