@@ -87,6 +87,9 @@ export const AGENT_SETTINGS = {
   searchdBin: s('agent', 'searchdBin', ['SEARCHD_BIN'], '`searchd` on PATH, else the simulator', 'searchd binary', '--searchd'),
   indexerBin: s('agent', 'indexerBin', ['INDEXER_BIN'], '`indexer` on PATH, else the simulator', 'indexer binary', '--indexer'),
   backupBin: s('agent', 'backupBin', ['MANTICORE_BACKUP_BIN'], '`manticore-backup` on PATH, else the simulator', 'manticore-backup binary', '--backup'),
+  importS3Endpoint: s('agent', 'importS3Endpoint', ['IMPORT_S3_ENDPOINT'], '(AWS)', 'S3-compatible endpoint for `s3://` import sources, e.g. `http://minio:9000` (path-style); credentials come from the AWS SDK chain (read by src/config/import-sources.ts)'),
+  importS3Region: s('agent', 'importS3Region', ['IMPORT_S3_REGION', 'AWS_REGION', 'AWS_DEFAULT_REGION'], '`us-east-1`', 'region of the `s3://` import source buckets'),
+  importGcsEndpoint: s('agent', 'importGcsEndpoint', ['IMPORT_GCS_ENDPOINT'], '(Google)', 'GCS JSON API endpoint for `gs://` import sources (an emulator or a private endpoint); credentials: application default credentials'),
 } as const satisfies Record<string, SettingDoc>;
 
 /** The configuration reference: every setting of both processes (for the README). */
