@@ -2,7 +2,7 @@
  * Params of the agent job `build-main` (the contract with the controller's import machine):
  *
  *   { table, slot: 'a'|'b', columns: ColumnDecl[], settings, format: 'csv'|'tsv', header: boolean,
- *     sources: string[] (absolute paths or https:// URLs), memLimit?: string, outDir: string (absolute) }
+ *     sources: string[] (absolute paths, https:// URLs, s3://bucket/key or gs://bucket/object), memLimit?: string, outDir: string (absolute) }
  *
  * Result: { rows, bytes, rtPrefix (for IMPORT TABLE <t>_main_<slot> FROM '<rtPrefix>'), durationMs }.
  */
@@ -82,7 +82,7 @@ export function validateBuildMainParams(p: Record<string, unknown>): BuildMainPa
   }
   if (format !== 'csv' && format !== 'tsv') throw new ValidationError('params.format', `must be 'csv' or 'tsv' (got ${JSON.stringify(format)})`);
   if (typeof header !== 'boolean') throw new ValidationError('params.header', 'must be true (the first line of every source is a header) or false');
-  if (!Array.isArray(sources) || sources.length === 0) throw new ValidationError('params.sources', 'give at least one source: an absolute path or an https:// URL');
+  if (!Array.isArray(sources) || sources.length === 0) throw new ValidationError('params.sources', 'give at least one source: an absolute path, an https:// URL, s3://bucket/key or gs://bucket/object');
   if (sources.length > MAX_SOURCES) throw new ValidationError('params.sources', `at most ${MAX_SOURCES} sources`);
   const srcs = sources.map((s: unknown, i) => {
     parseSource(s, `params.sources[${i}]`);
