@@ -119,7 +119,10 @@ async function orchestrated(dir: string, csv: string, runs: number, log: (s: str
       const value = typeof flip === 'number' ? flip : wall;
       total.push(value);
       if (typeof op.figures?.buildMs === 'number') build.push(op.figures.buildMs);
-      log(`import (a) run ${i + 1}/${runs}: flip done after ${value.toFixed(0)} ms (request → succeeded ${wall.toFixed(0)} ms, build ${String(op.figures?.buildMs ?? '?')} ms)`);
+      const steps = op.steps
+        .map((st) => `${st.name} ${st.finishedAt === undefined || st.startedAt === undefined ? '?' : Date.parse(st.finishedAt) - Date.parse(st.startedAt)}`)
+        .join(', ');
+      log(`import (a) run ${i + 1}/${runs}: flip done after ${value.toFixed(0)} ms (request → succeeded ${wall.toFixed(0)} ms; steps ms: ${steps})`);
       // the next import goes into the other slot; let the controller settle its convergence first
       await sleep(1_000);
     }
