@@ -106,6 +106,12 @@ export function buildJobId(operationId: string, node: string, generation = 1): s
 /** Generations of the build job tried when the agent stops or restarts under it. */
 export const BUILD_GENERATIONS = 3;
 
+/**
+ * How long the build node's agent may stay unreachable (killed and restarted by its platform)
+ * before the build fails: a restarted agent reports the job it lost, which starts the next generation.
+ */
+export const BUILD_AGENT_GONE_MS = 60_000;
+
 /** The job ended because its agent stopped or restarted, not because of its input. */
 export function lostToAgentRestart(job: JobStatus): boolean {
   return job.state === 'failed' && /agent (stopped|restarted) while the job was running/i.test(job.error ?? '');
@@ -225,15 +231,29 @@ export async function applyBuildMain(deps: BlueGreenImportDeps, input: BuildInpu
     outDir: input.build.outDir,
   };
   if (input.build.memLimit !== undefined) params.memLimit = input.build.memLimit;
+  // an agent killed mid-build is unreachable until its platform restarts it: retryable answers
+  // (unreachable, timeout, 5xx) are asked again for BUILD_AGENT_GONE_MS, then the build fails
+  const patiently = async (call: () => Promise<JobStatus>): Promise<JobStatus> => {
+    const giveUpAt = Date.now() + BUILD_AGENT_GONE_MS;
+    for (;;) {
+      try {
+        return await call();
+      } catch (err) {
+        if (!(err instanceof AppError) || !err.retryable || signal?.aborted || Date.now() > giveUpAt) throw err;
+        deps.logger.warn('import: build node agent unreachable, asking again', { operationId: input.operationId, node: input.node, error: errorMessage(err) });
+        await sleep(deps.pollMs ?? 500, signal);
+      }
+    }
+  };
   let generation = 1;
   let id = buildJobId(input.operationId, input.node, generation);
-  let job = await agent.startJob({ id, kind: BUILD_MAIN_JOB_KIND, params }, signal ? { signal } : {});
+  let job = await patiently(() => agent.startJob({ id, kind: BUILD_MAIN_JOB_KIND, params }, signal ? { signal } : {}));
   deps.logger.info('import: build job started', { operationId: input.operationId, node: input.node, jobId: id, state: job.state });
   for (;;) {
     if (lostToAgentRestart(job) && generation < BUILD_GENERATIONS) {
       generation++;
       id = buildJobId(input.operationId, input.node, generation);
-      job = await agent.startJob({ id, kind: BUILD_MAIN_JOB_KIND, params }, signal ? { signal } : {});
+      job = await patiently(() => agent.startJob({ id, kind: BUILD_MAIN_JOB_KIND, params }, signal ? { signal } : {}));
       deps.logger.warn('import: build job lost to an agent restart, started again', { operationId: input.operationId, node: input.node, jobId: id, state: job.state });
       continue;
     }
@@ -248,7 +268,7 @@ export async function applyBuildMain(deps: BlueGreenImportDeps, input: BuildInpu
       });
     }
     await sleep(deps.pollMs ?? 500, signal);
-    job = await agent.job(id, signal ? { signal } : {});
+    job = await patiently(() => agent.job(id, signal ? { signal } : {}));
   }
   const r = job.result ?? {};
   const rows = Number(r.rows);
