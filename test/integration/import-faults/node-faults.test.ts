@@ -141,8 +141,20 @@ before(async () => {
   await waitFor(() => clusterWhole().catch(() => false), 'form', 'cluster formed and products converged on every node', { factor: WAIT.formed / timeoutMs('form') });
 });
 
+/**
+ * After the hooks, a process still held only by a forgotten query timer exits anyway: mysql2 leaves
+ * the `timeout` timer of a query in flight on a connection that dies (here the IMPORT TABLE on the
+ * node SIGKILLed mid-IMPORT, 30 min) armed and ref'd, which would keep this file running that long
+ * (see the report of this test: the fix belongs in src/manticore/client.ts).
+ */
+const EXIT_GRACE_MS = 3_000;
+
 after(async () => {
   await stack?.stop();
+  setTimeout(() => {
+    process.stderr.write(`# forcing exit ${EXIT_GRACE_MS} ms after the hooks: still held by ${JSON.stringify(process.getActiveResourcesInfo())}\n`);
+    process.exit();
+  }, EXIT_GRACE_MS).unref();
   if (dir && process.env.KEEP_TEST_DIRS === undefined) rmSync(dir, { recursive: true, force: true });
 });
 
