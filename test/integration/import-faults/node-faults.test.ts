@@ -60,14 +60,25 @@ let current = { slot: 'a', rows: 0 };
 const sql = (n: NodeRef) => stack.pools.get(`${n.mysql.host}:${n.mysql.port}`);
 const csv = (name: string) => path.join(dir, 'csv', name);
 
-async function clusterWhole(): Promise<boolean> {
+/** Why the cluster is not whole yet ('' when it is): every node primary + synced in one cluster of all, the table's parts there. */
+async function notWhole(): Promise<string> {
   for (const n of nodes) {
     const c = parseClusterStatus(await sql(n).query(showAllClusterStatus()), CLUSTER);
-    if (c?.status !== 'primary' || c.nodeState !== 'synced' || c.size !== nodes.length) return false;
+    if (c?.status !== 'primary' || c.nodeState !== 'synced' || c.size !== nodes.length) return `${n.name}: cluster ${c?.status ?? 'none'}/${c?.nodeState ?? '-'}/size ${c?.size ?? 0}`;
     const t = new Map(parseShowTables(await sql(n).query(showTables())).map((x) => [x.name, x.type]));
-    if (t.get(TABLE) !== 'distributed' || t.get(`${TABLE}_delta`) !== 'rt') return false;
+    if (t.get(TABLE) !== 'distributed' || t.get(`${TABLE}_delta`) !== 'rt') return `${n.name}: ${TABLE} ${t.get(TABLE) ?? 'missing'}, ${TABLE}_delta ${t.get(`${TABLE}_delta`) ?? 'missing'}`;
   }
-  return true;
+  return '';
+}
+
+let lastNotWhole = '';
+async function clusterWhole(): Promise<boolean> {
+  try {
+    lastNotWhole = await notWhole();
+  } catch (err) {
+    lastNotWhole = errorMessage(err);
+  }
+  return lastNotWhole === '';
 }
 
 async function request(source: string): Promise<string> {
@@ -97,13 +108,16 @@ async function waitEnd(id: string, ms: number): Promise<OperationRecord> {
 
 /** After an import: the world agrees with its outcome; `current` follows it. */
 async function checkOutcome(end: OperationRecord, newRows: number, what: string): Promise<void> {
+  // what the next test starts from, whatever this one asserts
+  const prev = current;
+  if (end.state === 'succeeded') current = { slot: prev.slot === 'a' ? 'b' : 'a', rows: newRows };
   // the nodes the fault hit must be back before the world is read
-  await waitFor(() => clusterWhole().catch(() => false), 'form', `${what}: the cluster whole again`, { factor: WAIT.healed / timeoutMs('form') });
+  await waitFor(() => clusterWhole(), 'form', `${what}: the cluster whole again (last: ${lastNotWhole || 'none'})`, { factor: WAIT.healed / timeoutMs('form') }).catch((err: unknown) => {
+    throw new Error(`${errorMessage(err)}; not whole because: ${lastNotWhole}`);
+  });
   const world = await observeWorld(stack.pools, nodes, TABLE);
   if (end.state === 'succeeded') {
-    const slot = current.slot === 'a' ? 'b' : 'a';
-    assertWorld(world, slot, newRows, `${what} (succeeded)`);
-    current = { slot, rows: newRows };
+    assertWorld(world, current.slot, newRows, `${what} (succeeded)`);
   } else {
     assert.equal(end.state, 'failed', `${what}: ${JSON.stringify(end)}`);
     assertWorld(world, current.slot, current.rows, `${what} (failed: ${end.error ?? ''})`);
@@ -138,7 +152,7 @@ before(async () => {
   assert.ok(stack.platform instanceof LocalPlatform, 'the local platform');
   platform = stack.platform;
   nodes = [...(await stack.platform.listNodes())].sort((a, b) => a.ordinal - b.ordinal);
-  await waitFor(() => clusterWhole().catch(() => false), 'form', 'cluster formed and products converged on every node', { factor: WAIT.formed / timeoutMs('form') });
+  await waitFor(() => clusterWhole(), 'form', 'cluster formed and products converged on every node', { factor: WAIT.formed / timeoutMs('form') });
 });
 
 /**
