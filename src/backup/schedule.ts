@@ -24,24 +24,26 @@
  * 6. backups requested by a schedule with a retention policy are remembered (persisted); when the
  *    operation has succeeded, retention runs for that schedule's table and type.
  * stop() cancels the timer, waits for a pass in flight and releases the lock: no timer is left.
+ * The timer, state file, lock and decision loop (steps 1-4) are the cron loop shared with the import
+ * scheduler (src/backup/cron-loop.ts); this module adds the entries, the requests and retention.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { CronExpressionParser } from 'cron-parser';
 import { baseNameProblem } from '../domain/names.js';
 import type { BackupType, LoadedSpec, SpecProblem } from '../domain/spec.js';
-import { systemClock, type Clock, type TimerHandle } from '../lib/clock.js';
+import { systemClock, type Clock } from '../lib/clock.js';
 import { errorMessage, isAppError, ValidationError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { cronProblem } from '../spec/cron.js';
 import type { OperationRecord, StatusEvent } from '../status/types.js';
+import { CronLoop, type EntryState } from './cron-loop.js';
 import { hasRetention, parseMaxAge, reconcileRetention, type RetentionPolicy, type RetentionStore } from './retention.js';
 import { FileLeaseLock, type LeaderLock } from './schedule-lock.js';
 
+// the pure cron parts moved to the shared cron loop; they stay importable from here
+export { decideScheduleFire, latestOccurrence, MIN_LATE_TOLERANCE_MS, nextOccurrence, type EntryState, type FireDecision } from './cron-loop.js';
+
 export const BACKUP_SCHEDULES_VAR = 'BACKUP_SCHEDULES';
 export const DEFAULT_MISSED_WINDOW_MS = 3_600_000;
-/** an occurrence at most this late always fires (timer lateness, a leader change) */
-export const MIN_LATE_TOLERANCE_MS = 60_000;
 export const DEFAULT_HEARTBEAT_MS = 10_000;
 export const SCHEDULE_STATE_FILE = 'backup-schedules.json';
 
@@ -126,34 +128,6 @@ export function planScheduleEntries(envEntries: readonly unknown[], specs: reado
   return { entries, problems };
 }
 
-/** The latest occurrence of `expr` at or before `now` (UTC), undefined when there is none. */
-export function latestOccurrence(expr: string, now: number): number | undefined {
-  try {
-    return CronExpressionParser.parse(expr, { tz: 'UTC', currentDate: new Date(now + 1) }).prev().getTime();
-  } catch {
-    return undefined;
-  }
-}
-
-/** The first occurrence of `expr` after `now` (UTC). */
-export function nextOccurrence(expr: string, now: number): number | undefined {
-  try {
-    return CronExpressionParser.parse(expr, { tz: 'UTC', currentDate: new Date(now) }).next().getTime();
-  } catch {
-    return undefined;
-  }
-}
-
-export interface EntryState {
-  /** when this controller (any replica) first saw the entry: earlier occurrences are not due */
-  firstSeen: number;
-  /** the latest occurrence handled (fired, skipped or recorded as missed) */
-  lastOccurrence?: number;
-  lastFiredAt?: number;
-  lastOutcome?: string;
-  lastOperationId?: string;
-}
-
 export interface PendingRetention {
   entryId: string;
   table: string;
@@ -166,19 +140,6 @@ export interface ScheduleState {
   entries: Record<string, EntryState>;
   /** operation id → the retention to run when it succeeds */
   pendingRetention: Record<string, PendingRetention>;
-}
-
-export type FireDecision = { kind: 'none' } | { kind: 'fire'; occurrence: number } | { kind: 'missed'; occurrence: number; lateMs: number };
-
-/** Pure: whether the entry's latest occurrence is due now, and whether it is still within the window. */
-export function decideScheduleFire(schedule: string, state: EntryState, now: number, missedWindowMs: number): FireDecision {
-  const occurrence = latestOccurrence(schedule, now);
-  if (occurrence === undefined) return { kind: 'none' };
-  const handled = Math.max(state.firstSeen, state.lastOccurrence ?? Number.NEGATIVE_INFINITY);
-  if (occurrence <= handled) return { kind: 'none' };
-  const lateMs = now - occurrence;
-  if (lateMs > Math.max(missedWindowMs, MIN_LATE_TOLERANCE_MS)) return { kind: 'missed', occurrence, lateMs };
-  return { kind: 'fire', occurrence };
 }
 
 /** What the scheduler needs of the controller. */
@@ -231,26 +192,58 @@ export interface ScheduleView {
 export class BackupScheduler {
   private readonly o: BackupSchedulerOptions;
   private readonly clock: Clock;
-  private readonly stateFile: string;
-  private readonly windowMs: number;
-  private readonly heartbeatMs: number;
-  private readonly unsubscribe: (() => void)[] = [];
-  private timer: TimerHandle | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
-  private started = false;
-  private stopped = false;
-  private leader = false;
+  private readonly loop: CronLoop<ScheduleEntry, ScheduleState>;
   private reported = new Set<string>();
   private current: ScheduleEntries = { entries: [], problems: [] };
 
   constructor(options: BackupSchedulerOptions) {
     this.o = options;
     this.clock = options.clock ?? systemClock;
-    this.stateFile = path.join(options.dataDir, SCHEDULE_STATE_FILE);
-    this.windowMs = options.missedWindowMs ?? DEFAULT_MISSED_WINDOW_MS;
-    this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.current = planScheduleEntries(options.envEntries, options.specs.specs());
+    this.loop = new CronLoop<ScheduleEntry, ScheduleState>({
+      name: 'backup',
+      lockWord: 'lock',
+      lock: options.lock,
+      logger: options.logger,
+      clock: this.clock,
+      stateFile: path.join(options.dataDir, SCHEDULE_STATE_FILE),
+      missedWindowMs: options.missedWindowMs ?? DEFAULT_MISSED_WINDOW_MS,
+      heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+      plan: () => {
+        this.refresh();
+        return this.current.entries;
+      },
+      state: (v) => ({ version: 1, entries: v?.entries ?? {}, pendingRetention: v?.pendingRetention ?? {} }),
+      announce: (e, next) => {
+        this.o.logger.info('backup schedule', { schedule: e.label, table: e.table, type: e.type, cron: e.schedule, nextAt: next === undefined ? undefined : new Date(next).toISOString() });
+      },
+      subscribe: (wake) => {
+        const unsubscribe: (() => void)[] = [];
+        if (this.o.specs.onChange) unsubscribe.push(this.o.specs.onChange(wake));
+        if (this.o.retention) {
+          unsubscribe.push(
+            this.o.retention.operations.subscribe((event) => {
+              if (event.type !== 'operation' || event.operation.state !== 'succeeded') return;
+              if (this.loop.readState().pendingRetention[event.operation.id] !== undefined) wake();
+            }),
+          );
+        }
+        return unsubscribe;
+      },
+      // with retention still to run, keep the lock although no schedule is left
+      idle: (entries) => entries.length === 0 && Object.keys(this.loop.readState().pendingRetention).length === 0,
+      onMissed: (entry, occurrence, lateMs, windowMs) => {
+        this.o.logger.warn('scheduled backup missed: outside the window', {
+          schedule: entry.label,
+          table: entry.table,
+          occurrence: new Date(occurrence).toISOString(),
+          lateMs,
+          windowMs,
+        });
+      },
+      fire: (entry, occurrence, state) => this.fire(entry, occurrence, state),
+      afterFires: (state) => this.runRetention(state),
+    });
   }
 
   /** Unusable BACKUP_SCHEDULES entries (spec problems with origin BACKUP_SCHEDULES). */
@@ -260,97 +253,31 @@ export class BackupScheduler {
 
   /** Whether this replica held the lock at its last pass. */
   isLeader(): boolean {
-    return this.leader;
+    return this.loop.isLeader();
   }
 
   /** Every usable schedule with its next run and last outcome. */
   schedules(): ScheduleView[] {
-    const state = this.readState();
-    const now = this.clock.now();
-    return this.current.entries.map((e) => {
-      const s = state.entries[e.id];
-      const v: ScheduleView = { id: e.id, source: e.source, label: e.label, table: e.table, type: e.type, schedule: e.schedule, retention: e.retention };
-      const next = nextOccurrence(e.schedule, now);
-      if (next !== undefined) v.nextAt = new Date(next).toISOString();
-      if (s?.lastFiredAt !== undefined) v.lastFiredAt = new Date(s.lastFiredAt).toISOString();
-      if (s?.lastOutcome !== undefined) v.lastOutcome = s.lastOutcome;
-      return v;
-    });
+    return this.loop.views(this.current.entries, (e): ScheduleView => ({ id: e.id, source: e.source, label: e.label, table: e.table, type: e.type, schedule: e.schedule, retention: e.retention }));
   }
 
   start(): void {
-    if (this.started) return;
-    this.started = true;
-    this.refresh();
-    const now = this.clock.now();
-    for (const e of this.current.entries) {
-      const next = nextOccurrence(e.schedule, now);
-      this.o.logger.info('backup schedule', { schedule: e.label, table: e.table, type: e.type, cron: e.schedule, nextAt: next === undefined ? undefined : new Date(next).toISOString() });
-    }
-    if (this.o.specs.onChange) this.unsubscribe.push(this.o.specs.onChange(() => this.wake()));
-    if (this.o.retention) {
-      this.unsubscribe.push(
-        this.o.retention.operations.subscribe((event) => {
-          if (event.type !== 'operation' || event.operation.state !== 'succeeded') return;
-          if (this.readState().pendingRetention[event.operation.id] !== undefined) this.wake();
-        }),
-      );
-    }
-    this.wake();
+    this.loop.start();
   }
 
   /** Stops: no timer is left, a pass in flight is awaited, the lock is released. */
   async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.timer?.cancel();
-    this.timer = undefined;
-    for (const u of this.unsubscribe.splice(0)) u();
-    while (this.running !== undefined) await this.running;
-    if (this.leader) {
-      this.leader = false;
-      await this.o.lock.release().catch((err: unknown) => this.o.logger.warn('backup scheduler lock release failed', { err: errorMessage(err) }));
-    }
+    await this.loop.stop();
   }
 
   /** Resolves when no pass is in flight (tests drive the clock, then wait for this). */
   async whenIdle(): Promise<void> {
-    while (this.running !== undefined) await this.running;
+    await this.loop.whenIdle();
   }
 
   /** Runs a pass now (or right after the one in flight). */
   wake(): void {
-    if (this.stopped) return;
-    if (this.running !== undefined) {
-      this.again = true;
-      return;
-    }
-    this.timer?.cancel();
-    this.timer = undefined;
-    this.running = this.pass().finally(() => {
-      this.running = undefined;
-      if (this.stopped) return;
-      if (this.again) {
-        this.again = false;
-        this.wake();
-      } else {
-        this.arm();
-      }
-    });
-  }
-
-  private arm(): void {
-    const now = this.clock.now();
-    let at = now + this.heartbeatMs;
-    for (const e of this.current.entries) {
-      const next = nextOccurrence(e.schedule, now);
-      if (next !== undefined && next < at) at = next;
-    }
-    this.timer?.cancel();
-    this.timer = this.clock.setTimer(at - now, () => {
-      this.timer = undefined;
-      this.wake();
-    });
+    this.loop.wake();
   }
 
   private refresh(): void {
@@ -362,61 +289,7 @@ export class BackupScheduler {
     }
   }
 
-  private async pass(): Promise<void> {
-    const now = this.clock.now();
-    try {
-      this.refresh();
-      if (this.current.entries.length === 0 && Object.keys(this.readState().pendingRetention).length === 0) {
-        // nothing to schedule: hold no lock (another replica with schedules, or a later spec, takes it)
-        if (this.leader) {
-          this.leader = false;
-          await this.o.lock.release();
-        }
-        return;
-      }
-      let leader: boolean;
-      try {
-        leader = await this.o.lock.tryAcquire();
-      } catch (err) {
-        this.o.logger.warn('backup scheduler lock failed', { err: errorMessage(err) });
-        leader = false;
-      }
-      if (leader !== this.leader) this.o.logger.info(leader ? 'backup scheduler leading' : 'backup scheduler following', { identity: this.o.lock.identity });
-      this.leader = leader;
-      if (!leader || this.stopped) return;
-      const state = this.readState();
-      const due: { entry: ScheduleEntry; occurrence: number }[] = [];
-      for (const entry of this.current.entries) {
-        const st = (state.entries[entry.id] ??= { firstSeen: now });
-        const d = decideScheduleFire(entry.schedule, st, now, this.windowMs);
-        if (d.kind === 'none') continue;
-        st.lastOccurrence = d.occurrence;
-        if (d.kind === 'missed') {
-          st.lastOutcome = 'missed';
-          this.o.logger.warn('scheduled backup missed: outside the window', {
-            schedule: entry.label,
-            table: entry.table,
-            occurrence: new Date(d.occurrence).toISOString(),
-            lateMs: d.lateMs,
-            windowMs: this.windowMs,
-          });
-        } else {
-          st.lastFiredAt = now;
-          st.lastOutcome = 'requested';
-          due.push({ entry, occurrence: d.occurrence });
-        }
-      }
-      this.writeState(state);
-      for (const { entry, occurrence } of due) {
-        if (this.stopped) break;
-        await this.fire(entry, occurrence, state);
-      }
-      await this.runRetention(state);
-    } catch (err) {
-      this.o.logger.error('backup scheduler pass failed', { err: errorMessage(err) });
-    }
-  }
-
+  /** Requests the backup of a due occurrence and records the outcome (the loop writes the state after). */
   private async fire(entry: ScheduleEntry, occurrence: number, state: ScheduleState): Promise<void> {
     const st = state.entries[entry.id];
     const fields = { schedule: entry.label, table: entry.table, type: entry.type, occurrence: new Date(occurrence).toISOString() };
@@ -439,18 +312,17 @@ export class BackupScheduler {
         if (st) st.lastOutcome = `failed: ${errorMessage(err)}`;
       }
     }
-    this.writeState(state);
   }
 
   private async runRetention(state: ScheduleState): Promise<void> {
     const r = this.o.retention;
     if (!r) return;
     for (const [opId, pending] of Object.entries(state.pendingRetention)) {
-      if (this.stopped) return;
+      if (this.loop.stopped) return;
       const op = r.operations.operation(opId);
       if (op !== undefined && (op.state === 'pending' || op.state === 'running')) continue;
       delete state.pendingRetention[opId];
-      this.writeState(state);
+      this.loop.writeState(state);
       if (op === undefined || op.state !== 'succeeded') continue; // failed, cancelled or gone from the history: nothing new to keep
       try {
         const { plan, results } = await reconcileRetention(r.store, { prefix: r.prefix, table: pending.table, type: pending.type }, pending.policy, this.clock.now());
@@ -468,35 +340,6 @@ export class BackupScheduler {
         this.o.logger.error('backup retention failed', { table: pending.table, type: pending.type, operationId: opId, err: errorMessage(err) });
       }
     }
-  }
-
-  private readState(): ScheduleState {
-    let text: string;
-    try {
-      text = readFileSync(this.stateFile, 'utf8');
-    } catch {
-      return { version: 1, entries: {}, pendingRetention: {} };
-    }
-    try {
-      const v = JSON.parse(text) as Partial<ScheduleState>;
-      return { version: 1, entries: v.entries ?? {}, pendingRetention: v.pendingRetention ?? {} };
-    } catch (err) {
-      this.o.logger.warn('backup schedule state unreadable: starting afresh', { file: this.stateFile, err: errorMessage(err) });
-      return { version: 1, entries: {}, pendingRetention: {} };
-    }
-  }
-
-  private writeState(state: ScheduleState): void {
-    mkdirSync(path.dirname(this.stateFile), { recursive: true });
-    const tmp = `${this.stateFile}.${process.pid}.tmp`;
-    const fd = openSync(tmp, 'w');
-    try {
-      writeSync(fd, JSON.stringify(state, null, 2));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.stateFile);
   }
 }
 

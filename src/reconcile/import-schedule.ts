@@ -3,9 +3,9 @@
  * macro, UTC, src/spec/cron.ts) fires `requestImport({table, requestedBy: 'schedule'})` on exactly one
  * controller replica.
  *
- * It reuses the backup scheduler's parts (src/backup/schedule.ts, schedule-lock.ts): the pure
- * decideScheduleFire / nextOccurrence, the persisted per-entry state (EntryState: first seen, last
- * handled occurrence), and the LeaderLock seam with FileLeaseLock (its own lease file
+ * It runs on the cron loop it shares with the backup scheduler (src/backup/cron-loop.ts: timer, state file,
+ * lease, pure decideScheduleFire / nextOccurrence, per-entry EntryState: first seen, last handled occurrence)
+ * and the LeaderLock seam with FileLeaseLock (src/backup/schedule-lock.ts; its own lease file
  * `<data-dir>/import-scheduler.lease`, so the two schedulers never hand each other's lease back and forth).
  *
  * One pass (planImportSchedules → take/renew the lease → decideScheduleFire per entry → write the state →
@@ -21,12 +21,12 @@
  * The entry id holds the cron text, so a changed schedule starts afresh (no fire of an old occurrence).
  * stop() cancels the timer, waits for a pass in flight and releases the lease: no timer is left.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { decideScheduleFire, DEFAULT_HEARTBEAT_MS, DEFAULT_MISSED_WINDOW_MS, nextOccurrence, type EntryState, type ScheduleSpecSource } from '../backup/schedule.js';
+import { CronLoop, type EntryState } from '../backup/cron-loop.js';
+import { DEFAULT_HEARTBEAT_MS, DEFAULT_MISSED_WINDOW_MS, type ScheduleSpecSource } from '../backup/schedule.js';
 import { FileLeaseLock, type LeaderLock } from '../backup/schedule-lock.js';
 import type { LoadedSpec } from '../domain/spec.js';
-import { systemClock, type Clock, type TimerHandle } from '../lib/clock.js';
+import { systemClock, type Clock } from '../lib/clock.js';
 import { errorMessage, isAppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { cronProblem } from '../spec/cron.js';
@@ -89,166 +89,66 @@ export interface ImportScheduleView {
 
 export class ImportScheduler {
   private readonly o: ImportSchedulerOptions;
-  private readonly clock: Clock;
-  private readonly stateFile: string;
-  private readonly windowMs: number;
-  private readonly heartbeatMs: number;
-  private readonly unsubscribe: (() => void)[] = [];
-  private timer: TimerHandle | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
-  private started = false;
-  private stopped = false;
-  private leader = false;
+  private readonly loop: CronLoop<ImportScheduleEntry, ImportScheduleState>;
   private entries: ImportScheduleEntry[];
 
   constructor(options: ImportSchedulerOptions) {
     this.o = options;
-    this.clock = options.clock ?? systemClock;
-    this.stateFile = path.join(options.dataDir, IMPORT_SCHEDULE_STATE_FILE);
-    this.windowMs = options.missedWindowMs ?? DEFAULT_MISSED_WINDOW_MS;
-    this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.entries = planImportSchedules(options.specs.specs());
+    this.loop = new CronLoop<ImportScheduleEntry, ImportScheduleState>({
+      name: 'import',
+      lockWord: 'lease',
+      lock: options.lock,
+      logger: options.logger,
+      clock: options.clock ?? systemClock,
+      stateFile: path.join(options.dataDir, IMPORT_SCHEDULE_STATE_FILE),
+      missedWindowMs: options.missedWindowMs ?? DEFAULT_MISSED_WINDOW_MS,
+      heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+      plan: () => (this.entries = planImportSchedules(this.o.specs.specs())),
+      state: (v) => ({ version: 1, entries: v?.entries ?? {} }),
+      announce: (e, next) => {
+        this.o.logger.info('import schedule', { table: e.table, cron: e.schedule, nextAt: next === undefined ? undefined : new Date(next).toISOString() });
+      },
+      subscribe: (wake) => (this.o.specs.onChange ? [this.o.specs.onChange(wake)] : []),
+      // entries whose table or cron left the specs are forgotten
+      forgetRemoved: true,
+      onMissed: (entry, occurrence, lateMs, windowMs) => {
+        this.o.logger.warn('scheduled import missed: outside the window', { table: entry.table, cron: entry.schedule, occurrence: new Date(occurrence).toISOString(), lateMs, windowMs });
+      },
+      fire: (entry, occurrence, state) => this.fire(entry, occurrence, state),
+    });
   }
 
   /** Whether this replica held the lease at its last pass. */
   isLeader(): boolean {
-    return this.leader;
+    return this.loop.isLeader();
   }
 
   /** Every scheduled import with its next run and last outcome. */
   schedules(): ImportScheduleView[] {
-    const state = this.readState();
-    const now = this.clock.now();
-    return this.entries.map((e) => {
-      const s = state.entries[e.id];
-      const v: ImportScheduleView = { table: e.table, schedule: e.schedule };
-      const next = nextOccurrence(e.schedule, now);
-      if (next !== undefined) v.nextAt = new Date(next).toISOString();
-      if (s?.lastFiredAt !== undefined) v.lastFiredAt = new Date(s.lastFiredAt).toISOString();
-      if (s?.lastOutcome !== undefined) v.lastOutcome = s.lastOutcome;
-      return v;
-    });
+    return this.loop.views(this.entries, (e): ImportScheduleView => ({ table: e.table, schedule: e.schedule }));
   }
 
   start(): void {
-    if (this.started) return;
-    this.started = true;
-    this.entries = planImportSchedules(this.o.specs.specs());
-    const now = this.clock.now();
-    for (const e of this.entries) {
-      const next = nextOccurrence(e.schedule, now);
-      this.o.logger.info('import schedule', { table: e.table, cron: e.schedule, nextAt: next === undefined ? undefined : new Date(next).toISOString() });
-    }
-    if (this.o.specs.onChange) this.unsubscribe.push(this.o.specs.onChange(() => this.wake()));
-    this.wake();
+    this.loop.start();
   }
 
   /** Stops: no timer is left, a pass in flight is awaited, the lease is released. */
   async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.timer?.cancel();
-    this.timer = undefined;
-    for (const u of this.unsubscribe.splice(0)) u();
-    while (this.running !== undefined) await this.running;
-    if (this.leader) {
-      this.leader = false;
-      await this.o.lock.release().catch((err: unknown) => this.o.logger.warn('import scheduler lease release failed', { err: errorMessage(err) }));
-    }
+    await this.loop.stop();
   }
 
   /** Resolves when no pass is in flight (tests drive the clock, then wait for this). */
   async whenIdle(): Promise<void> {
-    while (this.running !== undefined) await this.running;
+    await this.loop.whenIdle();
   }
 
   /** Runs a pass now (or right after the one in flight). */
   wake(): void {
-    if (this.stopped) return;
-    if (this.running !== undefined) {
-      this.again = true;
-      return;
-    }
-    this.timer?.cancel();
-    this.timer = undefined;
-    this.running = this.pass().finally(() => {
-      this.running = undefined;
-      if (this.stopped) return;
-      if (this.again) {
-        this.again = false;
-        this.wake();
-      } else {
-        this.arm();
-      }
-    });
+    this.loop.wake();
   }
 
-  private arm(): void {
-    const now = this.clock.now();
-    let at = now + this.heartbeatMs;
-    for (const e of this.entries) {
-      const next = nextOccurrence(e.schedule, now);
-      if (next !== undefined && next < at) at = next;
-    }
-    this.timer?.cancel();
-    this.timer = this.clock.setTimer(at - now, () => {
-      this.timer = undefined;
-      this.wake();
-    });
-  }
-
-  private async pass(): Promise<void> {
-    const now = this.clock.now();
-    try {
-      this.entries = planImportSchedules(this.o.specs.specs());
-      if (this.entries.length === 0) {
-        // nothing scheduled: hold no lease (a replica with schedules, or a later spec, takes it)
-        if (this.leader) {
-          this.leader = false;
-          await this.o.lock.release();
-        }
-        return;
-      }
-      let leader: boolean;
-      try {
-        leader = await this.o.lock.tryAcquire();
-      } catch (err) {
-        this.o.logger.warn('import scheduler lease failed', { err: errorMessage(err) });
-        leader = false;
-      }
-      if (leader !== this.leader) this.o.logger.info(leader ? 'import scheduler leading' : 'import scheduler following', { identity: this.o.lock.identity });
-      this.leader = leader;
-      if (!leader || this.stopped) return;
-      const state = this.readState();
-      const due: { entry: ImportScheduleEntry; occurrence: number }[] = [];
-      for (const entry of this.entries) {
-        const st = (state.entries[entry.id] ??= { firstSeen: now });
-        const d = decideScheduleFire(entry.schedule, st, now, this.windowMs);
-        if (d.kind === 'none') continue;
-        st.lastOccurrence = d.occurrence;
-        if (d.kind === 'missed') {
-          st.lastOutcome = 'missed';
-          this.o.logger.warn('scheduled import missed: outside the window', { table: entry.table, cron: entry.schedule, occurrence: new Date(d.occurrence).toISOString(), lateMs: d.lateMs, windowMs: this.windowMs });
-        } else {
-          st.lastFiredAt = now;
-          st.lastOutcome = 'requested';
-          due.push({ entry, occurrence: d.occurrence });
-        }
-      }
-      // entries whose table or cron left the specs are forgotten
-      const live = new Set(this.entries.map((e) => e.id));
-      for (const id of Object.keys(state.entries)) if (!live.has(id)) delete state.entries[id];
-      this.writeState(state);
-      for (const { entry, occurrence } of due) {
-        if (this.stopped) break;
-        await this.fire(entry, occurrence, state);
-      }
-    } catch (err) {
-      this.o.logger.error('import scheduler pass failed', { err: errorMessage(err) });
-    }
-  }
-
+  /** Requests the import of a due occurrence and records the outcome (the loop writes the state after). */
   private async fire(entry: ImportScheduleEntry, occurrence: number, state: ImportScheduleState): Promise<void> {
     const st = state.entries[entry.id];
     const fields = { table: entry.table, cron: entry.schedule, occurrence: new Date(occurrence).toISOString() };
@@ -268,36 +168,6 @@ export class ImportScheduler {
         if (st) st.lastOutcome = `failed: ${errorMessage(err)}`;
       }
     }
-    this.writeState(state);
-  }
-
-  private readState(): ImportScheduleState {
-    let text: string;
-    try {
-      text = readFileSync(this.stateFile, 'utf8');
-    } catch {
-      return { version: 1, entries: {} };
-    }
-    try {
-      const v = JSON.parse(text) as Partial<ImportScheduleState>;
-      return { version: 1, entries: v.entries ?? {} };
-    } catch (err) {
-      this.o.logger.warn('import schedule state unreadable: starting afresh', { file: this.stateFile, err: errorMessage(err) });
-      return { version: 1, entries: {} };
-    }
-  }
-
-  private writeState(state: ImportScheduleState): void {
-    mkdirSync(path.dirname(this.stateFile), { recursive: true });
-    const tmp = `${this.stateFile}.${process.pid}.tmp`;
-    const fd = openSync(tmp, 'w');
-    try {
-      writeSync(fd, JSON.stringify(state, null, 2));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.stateFile);
   }
 }
 
