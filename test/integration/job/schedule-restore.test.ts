@@ -211,11 +211,12 @@ test('a scheduled backup lands in the bucket and retention keeps 1, never touchi
   await waitFor(
     async () => {
       keys = (await store.list(`${PREFIX}/`)).map((o) => o.key).sort();
-      const products = keys.filter((k) => k.startsWith(`${PREFIX}/products_delta-`) && k.endsWith('.tar.gz'));
-      return products.length === 1 && !products[0]!.includes('2020-') ? true : false;
+      // retention deletes each old archive, then its manifest: wait until both are gone
+      const products = keys.filter((k) => k.startsWith(`${PREFIX}/products_delta-`));
+      return products.length === 2 && products.every((k) => !k.includes('2020-')) ? true : false;
     },
     'replicate',
-    'retention leaves only the new archive of products',
+    'retention leaves only the new archive of products and its manifest',
   );
   const archive = keys.find((k) => k.startsWith(`${PREFIX}/products_delta-`) && k.endsWith('.tar.gz'))!;
   assert.match(archive, /^sched\/products_delta-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z\.tar\.gz$/);
