@@ -124,7 +124,7 @@ export function toManticoreError(err: unknown, node: string, sql: string): Manti
 
 export interface ManticoreClientOptions {
   connectTimeoutMs?: number;
-  /** Per-query timeout (mysql2's `timeout`). */
+  /** Per-query timeout (the client's own timer; the connection is destroyed when it fires). */
   queryTimeoutMs?: number;
   connectionLimit?: number;
   user?: string;
@@ -202,15 +202,32 @@ export class ManticoreClient {
       throw this.fail(err, sql, started);
     }
     let discard = false;
+    // Our own timer rather than mysql2's `timeout`: mysql2 clears its timer only when the query ends
+    // normally, so a connection that dies under a long statement (searchd killed during IMPORT TABLE)
+    // left a timer armed for the whole timeout, keeping the process alive. Ours is cleared in every case,
+    // unref'd, and destroys the connection when it fires.
+    const timeoutMs = options.timeoutMs ?? this.queryTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        discard = true;
+        conn.destroy();
+        reject(new ManticoreError({ node: this.node, sql, kind: 'timeout', manticoreMessage: `query timed out after ${timeoutMs} ms` }));
+      }, timeoutMs);
+      timer.unref();
+    });
+    const running = conn.query({ sql }) as Promise<[unknown, FieldPacket[]]>;
+    running.catch(() => undefined); // the timeout may win the race; its rejection is handled there
     try {
-      const [result] = (await conn.query({ sql, timeout: options.timeoutMs ?? this.queryTimeoutMs })) as [unknown, FieldPacket[]];
+      const [result] = await Promise.race([running, timedOut]);
       this.logger?.debug('manticore query', { node: this.node, sql: truncateSql(sql), durationMs: Date.now() - started });
       return result;
     } catch (err) {
       const e = toManticoreError(err, this.node, sql);
-      discard = e.kind !== 'sql';
+      discard = discard || e.kind !== 'sql';
       throw this.fail(e, sql, started);
     } finally {
+      clearTimeout(timer);
       if (discard) conn.destroy();
       else conn.release();
     }

@@ -294,6 +294,19 @@ describe('ManticoreClient', () => {
     }
   });
 
+  test('a connection lost under a long statement leaves no timer behind (nothing keeps the process alive)', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const client = new ManticoreClient(`127.0.0.1:${port}`, { connectionLimit: 1, queryTimeoutMs: 30 * 60_000 });
+    try {
+      await client.query(sql.showTables()); // warm the pool first so only the statement's own timer is counted
+      const before = timers();
+      await assert.rejects(client.exec('DIE'), (err: unknown) => err instanceof ManticoreError && err.kind === 'connect');
+      assert.equal(timers(), before, 'the 30-minute query timer was cleared when the connection died');
+    } finally {
+      await client.close();
+    }
+  });
+
   test('idle pooled connections dropped by the server are replaced on the next query', async () => {
     const client = new ManticoreClient(`127.0.0.1:${port}`, { connectionLimit: 2 });
     try {
