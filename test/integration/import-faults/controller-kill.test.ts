@@ -10,9 +10,7 @@
  * operation over every run.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -27,6 +25,7 @@ import type { NodeRef } from '../../../src/platform/types.js';
 import { repoRoot, resolveBinaries, timeoutMs } from '../../../src/sim/launcher.js';
 import type { OperationRecord } from '../../../src/status/types.js';
 import { assertWorld, observeWorld, writeCsv } from './world.js';
+import { ControllerProcess, freePort } from '../../helpers/controller-process.js';
 
 const TOKEN = 'import-ctrl-kill-token-0123456789';
 const CLUSTER = 'ikc';
@@ -72,96 +71,6 @@ async function until<T>(probe: () => Promise<T | false | undefined> | T | false 
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** The controller as a child process; every run appends its log to one file. */
-class ControllerProcess {
-  child: ChildProcess | undefined;
-  private exited: Promise<void> | undefined;
-  runs = 0;
-  readonly logFile: string;
-
-  constructor(
-    readonly dataDir: string,
-    private readonly specsDir: string,
-    private readonly nodes: NodeRef[],
-    readonly port: number,
-  ) {
-    this.logFile = path.join(dataDir, 'controller.log');
-    mkdirSync(dataDir, { recursive: true });
-  }
-
-  start(): void {
-    assert.equal(this.child, undefined, 'one controller process at a time');
-    const nodes = this.nodes.map((n) => ({ name: n.name, mysql: `${n.mysql.host}:${n.mysql.port}`, api: n.apiAddress, http: n.httpAddress, agent: n.agentUrl }));
-    const env: NodeJS.ProcessEnv = { ...process.env, ORCHESTRATOR_TOKEN: TOKEN, PLATFORM: 'static', NODES: JSON.stringify(nodes), ORCHESTRATOR_LOG_FORMAT: 'json', LOG_LEVEL: 'info' };
-    for (const k of ['TABLES_CONFIG', 'AUTH_TOKEN', 'ORCHESTRATOR_DATA_DIR', 'DATA_DIR']) delete env[k];
-    const fd = openSync(this.logFile, 'a');
-    const child = spawn(process.execPath, [controllerScript, '--data-dir', this.dataDir, '--specs-dir', this.specsDir, '--cluster', CLUSTER, '--port', String(this.port)], {
-      env,
-      stdio: ['ignore', fd, fd],
-    });
-    closeSync(fd);
-    this.runs++;
-    this.child = child;
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-  }
-
-  alive(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  async signal(sig: NodeJS.Signals): Promise<void> {
-    const child = this.child;
-    if (!child) return;
-    if (this.alive()) child.kill(sig);
-    const exited = this.exited ?? Promise.resolve();
-    let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), WAIT.exit)));
-    const res = await Promise.race([exited.then(() => 'exited' as const), limit]);
-    clearTimeout(timer);
-    if (res === 'timeout') {
-      child.kill('SIGKILL');
-      await exited;
-    }
-    this.child = undefined;
-    this.exited = undefined;
-  }
-
-  operations(): OperationRecord[] {
-    try {
-      const parsed = JSON.parse(readFileSync(path.join(this.dataDir, 'status', 'operations.json'), 'utf8')) as { operations?: OperationRecord[] };
-      return parsed.operations ?? [];
-    } catch {
-      return [];
-    }
-  }
-
-  log(message: string): Record<string, unknown>[] {
-    if (!existsSync(this.logFile)) return [];
-    const out: Record<string, unknown>[] = [];
-    for (const line of readFileSync(this.logFile, 'utf8').split('\n')) {
-      if (!line.startsWith('{')) continue;
-      try {
-        const e = JSON.parse(line) as Record<string, unknown>;
-        if (e.message === message) out.push(e);
-      } catch {
-        // a line cut by SIGKILL
-      }
-    }
-    return out;
-  }
-}
 
 interface KillPoint {
   step: string;
@@ -227,7 +136,7 @@ describe('controller SIGKILLed at every step of an import, as a separate process
     const nodes = [...(await platform.listNodes())].sort((a, b) => a.ordinal - b.ordinal);
     for (const n of nodes) await platform.waitForNode(n.name, (s) => s.phase === 'running', WAIT.running, 'fresh node running');
 
-    const ctrl = new ControllerProcess(path.join(root, 'controller'), specsDir, nodes, await freePort());
+    const ctrl = new ControllerProcess({ dataDir: path.join(root, 'controller'), specsDir, nodes, port: await freePort(), token: TOKEN, cluster: CLUSTER, exitTimeoutMs: WAIT.exit });
     controllers.push(ctrl);
     ctrl.start();
     await until(() => converged(nodes), WAIT.converged, 'the cluster formed and the table on every node');
