@@ -24,6 +24,11 @@ import { AGENT_FLAGS, loadAgentConfig, processEnv } from '../config/index.js';
 import { startAgentServer, validateAgentConfig, type AgentServerConfig } from '../agent/server/index.js';
 import { parseSearchdSection } from '../agent/server/node-files.js';
 
+/** Entry-point output for people (stdout); logs go through winston. */
+function say(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
 const USAGE = `usage: agent --config <file.json> [flags]
        agent --listen HOST:PORT --token TOKEN --searchd-config PATH [--mysql HOST:PORT] [--data-dir DIR]
              [--jobs-dir DIR] [--cluster NAME] [--indexer BIN] [--searchd BIN] [--backup BIN] [--log-level LEVEL]
@@ -125,12 +130,12 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   if (built === 'help') {
-    console.log(USAGE);
+    say(USAGE);
     return;
   }
   const logger = createLogger({ level: built.logLevel, defaultMeta: { component: 'agent' } });
   const server = await startAgentServer(built.config, { logger });
-  console.log(JSON.stringify({ agent: server.url }));
+  say(JSON.stringify({ agent: server.url }));
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -12,6 +12,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { LocalCluster, resolveBinaries } from '../sim/launcher.js';
 
+/** Entry-point output for people (stdout); logs go through winston. */
+function say(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
 async function main(): Promise<void> {
   const size = Number(process.env.DEV_NODES ?? '3');
   if (!Number.isInteger(size) || size < 1 || size > 9) throw new Error(`DEV_NODES must be an integer 1..9, got '${process.env.DEV_NODES}'`);
@@ -27,11 +32,11 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`\n${signal}: stopping ${size} nodes cleanly (--stopwait)...`);
+    say(`\n${signal}: stopping ${size} nodes cleanly (--stopwait)...`);
     try {
       // the reverse order makes node0 the last to leave: restart it with --new-cluster
       for (const n of [...cluster.nodes].reverse()) if (n.running) await n.stopWait();
-      console.log(`stopped. Data kept in ${dir}`);
+      say(`stopped. Data kept in ${dir}`);
       process.exit(0);
     } catch (err) {
       console.error(`clean stop failed: ${err instanceof Error ? err.message : String(err)}; killing`);
@@ -42,7 +47,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
-  console.log(`starting ${size} ${binaries.isSimulator ? 'simulated' : 'real'} searchd nodes (${binaries.searchd}) in ${dir}`);
+  say(`starting ${size} ${binaries.isSimulator ? 'simulated' : 'real'} searchd nodes (${binaries.searchd}) in ${dir}`);
   try {
     await cluster.startAll();
     await cluster.form('dev');
@@ -59,15 +64,15 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  console.log(`\ncluster 'dev' is up: ${size} nodes, table 'example' replicated (write as dev:example)\n`);
+  say(`\ncluster 'dev' is up: ${size} nodes, table 'example' replicated (write as dev:example)\n`);
   for (const n of cluster.nodes) {
-    console.log(
+    say(
       `  ${n.name}: mysql -h127.0.0.1 -P${n.ports.mysql}    http http://127.0.0.1:${n.ports.http}    api ${n.apiAddress}    dir ${n.layout.dir}`,
     );
   }
-  console.log(`\ntry: mysql -h127.0.0.1 -P${cluster.node(0).ports.mysql} -e "SELECT * FROM example; SHOW STATUS LIKE 'cluster_dev_%'"`);
-  console.log('The orchestrator (controller, agent, web UI) comes in later issues; this only runs the nodes.');
-  console.log('Press Ctrl-C to stop the nodes cleanly.');
+  say(`\ntry: mysql -h127.0.0.1 -P${cluster.node(0).ports.mysql} -e "SELECT * FROM example; SHOW STATUS LIKE 'cluster_dev_%'"`);
+  say('This runs only the nodes; `npm start` runs them with the agents, the controller and the API.');
+  say('Press Ctrl-C to stop the nodes cleanly.');
 
   // report (once) a node that dies on its own; keep running until a signal
   const reported = new Set<string>();
