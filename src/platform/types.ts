@@ -34,3 +34,44 @@ export interface Platform {
   /** Stops it cleanly (searchd --stopwait semantics for local nodes). */
   stop(): Promise<void>;
 }
+
+/**
+ * Jobs the platform runs on the controller's behalf (a cron workload command on Control Plane, a
+ * `batch/v1` Job on Kubernetes), for the work the original system ran outside the API process
+ * (backup, restore) and for platforms where the controller has no bucket credentials itself.
+ */
+export type PlatformJobAction = 'backup' | 'restore' | 'import' | 'repair';
+
+export interface PlatformJobSpec {
+  action: PlatformJobAction;
+  /** base table name the job works on, when it has one (labels, conflict checks) */
+  table?: string;
+  /** env overrides of the job container (the `job` subcommand's contract, src/job/README.md) */
+  env: Record<string, string>;
+}
+
+export type PlatformJobPhase = 'pending' | 'running' | 'succeeded' | 'failed' | 'unknown';
+
+export interface PlatformJob {
+  /** the platform's id: the cpln command id, the Job name */
+  id: string;
+  action: PlatformJobAction;
+  table?: string;
+  phase: PlatformJobPhase;
+  message?: string;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+export interface PlatformJobs {
+  /** Starts one job; refuses (AppError CONFLICT) when an active job of the same action and table exists. */
+  start(spec: PlatformJobSpec): Promise<PlatformJob>;
+  get(id: string): Promise<PlatformJob>;
+  /** Jobs not yet finished (pending or running). */
+  listActive(): Promise<PlatformJob[]>;
+}
+
+/** A platform that can run jobs exposes them here (Control Plane, Kubernetes). */
+export interface PlatformWithJobs extends Platform {
+  readonly jobs: PlatformJobs;
+}
