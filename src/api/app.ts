@@ -26,6 +26,13 @@ export function createApiApp(deps: ApiDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
 
+  // Prometheus: every request counted by route template; GET /metrics outside /api (open unless METRICS_REQUIRE_TOKEN)
+  if (deps.metrics !== undefined) {
+    app.use(deps.metrics.requestMiddleware());
+    if (deps.metricsRequireToken === true) app.get('/metrics', requireBearer(deps.token), deps.metrics.handler());
+    else app.get('/metrics', deps.metrics.handler());
+  }
+
   app.use('/api', (req, _res, next) => {
     deps.logger.debug('api request', { method: req.method, path: req.path, remote: req.ip });
     next();

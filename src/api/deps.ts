@@ -1,6 +1,7 @@
 /** What the API needs from the controller (wired by src/bin; fakes in tests). */
 import type { Logger } from '../lib/logger.js';
 import type { ManticorePools } from '../manticore/client.js';
+import type { ControllerMetrics } from '../observe/metrics.js';
 import type { NodeRef } from '../platform/types.js';
 import type { RequestSink, StatusReader } from '../status/types.js';
 import type { QueryLimits } from './query-run.js';
@@ -22,6 +23,10 @@ export interface ApiDeps {
   queryLimits?: Partial<QueryLimits>;
   /** SSE heartbeat comment interval (default 15 s) */
   sseHeartbeatMs?: number;
+  /** Prometheus metrics: GET /metrics and the API request series (none when absent) */
+  metrics?: ControllerMetrics;
+  /** METRICS_REQUIRE_TOKEN: GET /metrics needs the bearer token (default: open) */
+  metricsRequireToken?: boolean;
 }
 
 export const DEFAULT_SSE_HEARTBEAT_MS = 15_000;

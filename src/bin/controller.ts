@@ -19,12 +19,14 @@ import { AgentClient } from '../agent/client.js';
 import { createApiApp } from '../api/app.js';
 import { backupScheduleProblems, createControllerScheduler, withScheduleProblems } from '../backup/schedule.js';
 import { createControllerImportScheduler } from '../reconcile/import-schedule.js';
-import { controllerUsage, loadControllerConfig, loadControllerToken, type ControllerConfig } from '../config/controller.js';
+import { controllerUsage, loadControllerConfig, loadControllerToken, loadViewerTokens, type ControllerConfig } from '../config/controller.js';
 import { errorMessage } from '../lib/errors.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { controllerBackupOptions } from '../reconcile/backup-store.js';
 import { MachineRuntime } from '../machines/runtime/machine-runtime.js';
 import { ManticorePools } from '../manticore/client.js';
+import { ControllerMetrics } from '../observe/metrics.js';
+import { logOperations } from '../observe/operation-log.js';
 import { createPlatform } from '../platform/index.js';
 import type { NodeRef, Platform } from '../platform/types.js';
 import { Controller, type ControllerOptions } from '../reconcile/controller.js';
@@ -109,6 +111,10 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     return a;
   };
   const runtime = new MachineRuntime(config.dataDir, logger.child({ component: 'machines' }));
+  // Prometheus series (GET /metrics) and one log line per operation step, both from the status store
+  const metrics = new ControllerMetrics();
+  const unbindMetrics = metrics.bindStatus(status);
+  const unlogOperations = logOperations(status, logger.child({ component: 'operations' }));
   const controllerOptions: ControllerOptions = {
     clusterName: config.clusterName,
     platform,
@@ -120,11 +126,13 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     logger: logger.child({ component: 'controller' }),
     resyncMs: config.resyncIntervalMs,
     backup: controllerBackupOptions(config.backup, config.dataDir),
+    metrics,
     ...o.controller,
   };
   // on loopback the Galera listener must bind 127.0.0.1 (manticore-facts section 7)
   if (controllerOptions.clusterOptions === undefined && platform.kind === 'local') controllerOptions.clusterOptions = LOOPBACK_OPTIONS;
   const controller = new Controller(controllerOptions);
+  metrics.bindQueue(controller);
   // scheduled backups (BACKUP_SCHEDULES + spec `backups`): one replica fires (lease in the data dir), retention after each success
   const scheduler = createControllerScheduler({ dataDir: config.dataDir, envEntries: config.backupSchedules, missedWindowMs: config.backupMissedWindowMs, specs, backups: controller, operations: status, logger: logger.child({ component: 'backup-schedule' }), ...(controllerOptions.backup ? { backup: controllerOptions.backup } : {}) });
   // scheduled imports (spec `import.schedule`): one replica fires (its own lease in the data dir)
@@ -142,6 +150,8 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     await scheduler.stop();
     await importScheduler.stop();
     await controller.stop();
+    unbindMetrics();
+    unlogOperations();
     runtime.stopAll();
     specs.close();
     await platform.stop();
@@ -160,10 +170,14 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
         nodes: () => platform.listNodes(),
         pools,
         token: o.token,
+        viewerTokens: loadViewerTokens(o.env),
+        audit: status,
         logger: logger.child({ component: 'api' }),
         clusterName: config.clusterName,
         version: packageVersion(),
         ready: () => controller.isReady(),
+        metrics,
+        metricsRequireToken: config.metricsRequireToken,
       });
       server = createServer(app);
       await listen(server, config.listen.host, config.listen.port);

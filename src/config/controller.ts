@@ -38,6 +38,8 @@ export interface ControllerConfig {
   backupMissedWindowMs: number;
   /** BACKUP_PROVIDER, BACKUP_BUCKET, BACKUP_PREFIX, BACKUP_REGION, BACKUP_ENDPOINT (src/reconcile/backup-store.ts) */
   backup: { provider?: string; bucket?: string; prefix: string; region?: string; endpoint?: string };
+  /** METRICS_REQUIRE_TOKEN: GET /metrics needs the API token */
+  metricsRequireToken: boolean;
   /** true when --help was given: the entry point prints usage and exits */
   help: boolean;
 }
@@ -105,6 +107,7 @@ export function loadControllerConfig(options: LoadOptions): ControllerConfig {
     backupSchedules: parseBackupSchedulesText(src.string(S.backupSchedules), 'BACKUP_SCHEDULES'),
     backupMissedWindowMs: src.durationMs(S.backupMissedWindow, 3_600_000, 0),
     backup: backupStorageSettings(src),
+    metricsRequireToken: src.oneOf(S.metricsRequireToken, ['true', 'false'] as const, 'false') === 'true',
     help: flags['--help'] === true,
   };
 }

@@ -71,6 +71,7 @@ export const CONTROLLER_SETTINGS = {
   backupPrefix: s('controller', 'backupPrefix', ['BACKUP_PREFIX'], '`backups`', 'object key prefix of the archives (`<prefix>/<table>-<ts>.tar.gz`)'),
   backupRegion: s('controller', 'backupRegion', ['BACKUP_REGION'], '`us-east-1`', 'S3 region of the bucket'),
   backupEndpoint: s('controller', 'backupEndpoint', ['BACKUP_ENDPOINT'], '(provider default)', 'S3-compatible or GCS API endpoint, e.g. `http://127.0.0.1:9000` (MinIO)'),
+  metricsRequireToken: s('controller', 'metricsRequireToken', ['METRICS_REQUIRE_TOKEN'], '`false`', '`true` puts `GET /metrics` (Prometheus text format) behind the API bearer token; by default it is open, like `/api/status`'),
 } as const satisfies Record<string, SettingDoc>;
 
 export const AGENT_SETTINGS = {

@@ -25,6 +25,7 @@ import { systemClock, type Clock } from '../lib/clock.js';
 import { errorMessage, ValidationError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { ManticorePools } from '../manticore/client.js';
+import type { ControllerMetrics } from '../observe/metrics.js';
 import { observeCluster } from '../observe/observe.js';
 import type { NodeRef, Platform } from '../platform/types.js';
 import type { FileStatusStore } from '../status/store.js';
@@ -79,6 +80,8 @@ export interface ControllerOptions {
   importTimeoutMs?: number;
   /** backups: store, archive tools, prefix (default: a local directory store under `<data-dir>/backups`) */
   backup?: ControllerBackupOptions;
+  /** Prometheus metrics (src/observe/metrics.ts): reconcile passes are counted and timed here */
+  metrics?: ControllerMetrics;
 }
 
 export function tableKey(cluster: string, table: string): string {
@@ -164,6 +167,11 @@ export class Controller implements RequestSink {
 
   whenIdle(): Promise<void> {
     return this.queue.whenIdle();
+  }
+
+  /** Keys waiting and running (the queue_depth metric). */
+  queueStats(): { ready: number; inFlight: number } {
+    return { ready: this.queue.length(), inFlight: this.queue.inFlight().length };
   }
 
   async requestBootstrap(input: { node: string; force: boolean; requestedBy: string }): Promise<OperationRecord> {
@@ -278,16 +286,19 @@ export class Controller implements RequestSink {
     const reconcileId = randomBytes(4).toString('hex');
     const started = Date.now();
     const logger = this.o.logger.child({ reconcileId, key });
+    let outcome: 'ok' | 'error' = 'error';
     try {
       const parts = key.split('/');
-      if (parts[0] === 'cluster' && parts[1] === this.o.clusterName) return await this.reconcileClusterKey(reconcileId, logger);
-      if (parts[0] === 'table' && parts[1] === this.o.clusterName && parts[2] !== undefined) {
-        return await this.reconcileTableKey(parts[2], logger);
-      }
-      logger.warn('unknown reconcile key, dropped');
-      return undefined;
+      let result: PassResult = undefined;
+      if (parts[0] === 'cluster' && parts[1] === this.o.clusterName) result = await this.reconcileClusterKey(reconcileId, logger);
+      else if (parts[0] === 'table' && parts[1] === this.o.clusterName && parts[2] !== undefined) result = await this.reconcileTableKey(parts[2], logger);
+      else logger.warn('unknown reconcile key, dropped');
+      outcome = 'ok';
+      return result;
     } finally {
-      logger.debug('reconcile pass done', { durationMs: Date.now() - started });
+      const ms = Date.now() - started;
+      this.o.metrics?.observeReconcilePass(key, outcome, ms / 1000);
+      logger.debug('reconcile pass done', { durationMs: ms, outcome });
     }
   }
 

@@ -6,6 +6,7 @@ import express, { type Express, type Request, type Response } from 'express';
 import { AgentRoutes, type AgentReady, type NodeDiskState } from '../protocol.js';
 import type { ManticoreClient } from '../../manticore/client.js';
 import type { Logger } from '../../lib/logger.js';
+import type { AgentMetrics } from '../../observe/metrics.js';
 import type { AgentServerConfig } from './config.js';
 import { requireBearer } from './auth.js';
 import { AgentHttpError, errorHandler, notFoundHandler, sendData } from './envelope.js';
@@ -23,6 +24,8 @@ export interface AgentDeps {
   gate: StartGateStore;
   jobs: JobManager;
   declared: DeclaredTablesStore;
+  /** Prometheus series (GET /metrics, no token like the probes); none when absent */
+  metrics?: AgentMetrics;
 }
 
 /** Max JSON body (config text of an indexer job fits). */
@@ -33,6 +36,11 @@ export function createAgentApp(deps: AgentDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  if (deps.metrics !== undefined) {
+    deps.metrics.bindSearchd(() => searchdAnswers(searchd));
+    app.use(deps.metrics.requestMiddleware());
+    app.get('/metrics', deps.metrics.handler());
+  }
   app.use(express.json({ limit: BODY_LIMIT }));
 
   const clusterName = (): string | undefined => declared.get().cluster ?? config.cluster;

@@ -121,6 +121,14 @@ export interface JobManagerOptions {
   now?: () => Date;
   /** default DEFAULT_JOB_RETENTION_MS */
   retentionMs?: number;
+  /** Prometheus series of jobs (src/observe/metrics.ts AgentMetrics) */
+  metrics?: JobMetrics;
+}
+
+/** What the job manager reports to the agent's metrics. */
+export interface JobMetrics {
+  jobStarted(kind: string): void;
+  jobFinished(kind: string, outcome: string, seconds: number | undefined, wasRunning: boolean): void;
 }
 
 export class JobManager {
@@ -131,6 +139,7 @@ export class JobManager {
   private readonly logger: Logger;
   private readonly now: () => Date;
   private readonly retentionMs: number;
+  private readonly metrics: JobMetrics | undefined;
   private closed = false;
 
   private constructor(private readonly dir: string, options: JobManagerOptions) {
@@ -138,6 +147,7 @@ export class JobManager {
     this.logger = options.logger;
     this.now = options.now ?? (() => new Date());
     this.retentionMs = options.retentionMs ?? DEFAULT_JOB_RETENTION_MS;
+    this.metrics = options.metrics;
   }
 
   /** Loads the records; jobs left pending/running by a previous agent become failed. */
@@ -251,6 +261,7 @@ export class JobManager {
     record.startedAt = this.now().toISOString();
     await this.persist(record);
     this.logger.info('agent job started', { jobId: record.id, kind: record.kind });
+    this.metrics?.jobStarted(record.kind);
     let lastProgressWrite = 0;
     const ctx: JobContext = {
       id: record.id,
@@ -305,6 +316,8 @@ export class JobManager {
     for (const key of Object.keys(record) as (keyof JobRecord)[]) if (!(key in final)) delete record[key];
     Object.assign(record, final);
     this.logger.info('agent job finished', { jobId: record.id, kind: record.kind, state: record.state, err: record.error });
+    const ranFor = record.startedAt === undefined ? undefined : (Date.parse(record.finishedAt ?? '') - Date.parse(record.startedAt)) / 1000;
+    this.metrics?.jobFinished(record.kind, record.state, ranFor, true);
   }
 
   /** Cancels a pending/running job and waits (bounded) until it has stopped; a finished job is returned as is. */

@@ -5,6 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Express } from 'express';
 import { ManticoreClient } from '../../manticore/client.js';
 import { silentLogger, type Logger } from '../../lib/logger.js';
+import { AgentMetrics } from '../../observe/metrics.js';
 import { validateAgentConfig, type AgentServerConfig } from './config.js';
 import { createAgentApp, type AgentDeps } from './app.js';
 import { StartGateStore } from './start-gate.js';
@@ -41,6 +42,7 @@ export function builtinKinds(config: AgentServerConfig): JobKind[] {
 export async function createAgentDeps(config: AgentServerConfig, options: StartAgentOptions = {}): Promise<AgentDeps> {
   validateAgentConfig(config);
   const logger = options.logger ?? silentLogger();
+  const metrics = new AgentMetrics();
   await mkdir(config.jobsDir, { recursive: true });
   const searchd = new ManticoreClient(`${config.mysql.host}:${config.mysql.port}`, {
     connectTimeoutMs: SEARCHD_CONNECT_TIMEOUT_MS,
@@ -52,8 +54,9 @@ export async function createAgentDeps(config: AgentServerConfig, options: StartA
     logger,
     searchd,
     gate: await StartGateStore.open(config.jobsDir),
-    jobs: await JobManager.open({ dir: config.jobsDir, kinds: [...builtinKinds(config), ...(options.extraKinds ?? [])], logger }),
+    jobs: await JobManager.open({ dir: config.jobsDir, kinds: [...builtinKinds(config), ...(options.extraKinds ?? [])], logger, metrics }),
     declared: await DeclaredTablesStore.open(config.jobsDir),
+    metrics,
   };
 }
 
