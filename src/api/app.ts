@@ -6,7 +6,8 @@
 import express from 'express';
 import type { Express } from 'express';
 import type { ApiDeps } from './deps.js';
-import { requireBearer } from './auth.js';
+import { auditRequests, auditRouter, MemoryAuditLog } from './audit.js';
+import { authenticate, authorize, FailedAuthLimiter, requireBearer, whoami } from './auth.js';
 import { errorMiddleware, notFoundHandler } from './errors.js';
 import { clusterRouter } from './routes/cluster.js';
 import { eventsRouter } from './routes/events.js';
@@ -48,9 +49,20 @@ export function createApiApp(deps: ApiDeps): Express {
     })
     .all(methodNotAllowed);
 
+  // Every other /api request, whoever mounts it (auth.ts): mutating ones audited (refused ones too),
+  // then authenticated (401, 429 after repeated failures), then authorized by role (403): viewers
+  // read and run read-only queries, everything else needs admin. Checked before the body is parsed
+  // and again after it (POST /api/query's `write`).
+  const audit = deps.audit ?? new MemoryAuditLog();
+  app.use('/api', auditRequests(audit, deps.logger));
+  app.use('/api', authenticate({ admin: deps.token, viewers: deps.viewerTokens ?? [] }, new FailedAuthLimiter(deps.authRateLimit)));
+  app.use('/api', authorize);
+  app.use('/api', express.json({ limit: API_BODY_LIMIT }));
+  app.use('/api', authorize);
+  app.all('/api/whoami', whoami);
+
   const api = express.Router();
-  api.use(requireBearer(deps.token));
-  api.use(express.json({ limit: API_BODY_LIMIT }));
+  api.use(auditRouter(audit));
   api.use(clusterRouter(deps));
   api.use(tablesRouter(deps));
   api.use(operationsRouter(deps));

@@ -3,7 +3,8 @@ import type { Logger } from '../lib/logger.js';
 import type { ManticorePools } from '../manticore/client.js';
 import type { ControllerMetrics } from '../observe/metrics.js';
 import type { NodeRef } from '../platform/types.js';
-import type { RequestSink, StatusReader } from '../status/types.js';
+import type { AuditLog, RequestSink, StatusReader } from '../status/types.js';
+import type { FailedAuthLimitOptions } from './auth.js';
 import type { QueryLimits } from './query-run.js';
 
 export interface ApiDeps {
@@ -14,6 +15,12 @@ export interface ApiDeps {
   pools: ManticorePools;
   /** the admin bearer token */
   token: string;
+  /** viewer bearer tokens (ORCHESTRATOR_VIEWER_TOKEN): reads and read-only queries only */
+  viewerTokens?: readonly string[];
+  /** failed-auth rate limit per client address (default 20 per minute) */
+  authRateLimit?: FailedAuthLimitOptions;
+  /** where audit records go (the status store); default: a memory ring buffer */
+  audit?: AuditLog;
   logger: Logger;
   clusterName: string;
   version: string;

@@ -22,6 +22,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   BACKUP_IN_PROGRESS: 409,
   RESTORE_IN_PROGRESS: 409,
   PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
   UNAVAILABLE: 503,
   NOT_READY: 503,
   MANTICORE_UNREACHABLE: 502,
@@ -58,10 +59,10 @@ function normalise(err: unknown): AppError {
   if (isAppError(err)) return err;
   const e = (typeof err === 'object' && err !== null ? err : {}) as HttpishError;
   if (e.type === 'entity.parse.failed') {
-    return new AppError('VALIDATION_FAILED', 'body: invalid JSON; send a JSON object with Content-Type: application/json', { cause: err });
+    return new AppError('VALIDATION_FAILED', 'body: invalid JSON; send a JSON object with Content-Type: application/json', { cause: err, details: { field: 'body' } });
   }
   if (e.type === 'entity.too.large') {
-    return new AppError('PAYLOAD_TOO_LARGE', 'body: too large; send a smaller request', { cause: err });
+    return new AppError('PAYLOAD_TOO_LARGE', 'body: too large (the limit is 1 MB); send a smaller request', { cause: err, details: { field: 'body' } });
   }
   const status = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : 500;
   if (status >= 400 && status < 500) return new AppError('VALIDATION_FAILED', `request: ${errorMessage(err)}`, { cause: err });

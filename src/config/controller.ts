@@ -11,7 +11,7 @@ import { resolveBinariesFrom, type Binaries } from './binaries.js';
 import { parseNodeList } from './nodes.js';
 import { CONTROLLER_SETTINGS as S } from './settings.js';
 import { parseFlags, parseListen, SettingSource, type Env, type ListenAddress } from './source.js';
-import { resolveToken, type ResolvedToken } from './token.js';
+import { resolveToken, validateToken, type ResolvedToken } from './token.js';
 
 export type LogFormat = 'json' | 'pretty';
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
@@ -127,6 +127,17 @@ export function loadControllerToken(env: Env, dataDir: string): ResolvedToken {
 }
 
 /** Usage text of the controller's flags. */
+/** ORCHESTRATOR_VIEWER_TOKEN: viewer tokens, comma-separated, each checked like the admin token; none when unset. */
+export function loadViewerTokens(env: Env): string[] {
+  const raw = new SettingSource(env).raw(S.viewerTokens);
+  if (raw === undefined) return [];
+  return raw.value
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '')
+    .map((t) => validateToken(t, raw.from));
+}
+
 export function controllerUsage(command = 'npm start --'): string {
   const lines = [`usage: ${command} [flags]`, ''];
   for (const d of Object.values(S)) {

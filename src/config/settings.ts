@@ -41,6 +41,13 @@ export const CONTROLLER_SETTINGS = {
     'generated, stored in `<data dir>/token` (mode 0600) and reused',
     'admin bearer token of the API; also sent to agents',
   ),
+  viewerTokens: s(
+    'controller',
+    'viewerTokens',
+    ['ORCHESTRATOR_VIEWER_TOKEN'],
+    '(none)',
+    'viewer bearer token(s) of the API, comma-separated: GET routes and read-only `POST /api/query`; every other request needs the admin token (403 FORBIDDEN)',
+  ),
   dataDir: s('controller', 'dataDir', ['ORCHESTRATOR_DATA_DIR', 'DATA_DIR'], '`./.orchestrator`', 'where the controller keeps its token, status, operation history and (local platform) the nodes', '--data-dir'),
   specsDir: s('controller', 'specsDir', ['SPECS_DIR'], '`<data dir>/specs`', 'directory of table spec `.json` files (watched)', '--specs-dir'),
   tablesConfig: s('controller', 'tablesConfig', ['TABLES_CONFIG'], '(none)', 'table specs as JSON (the original `{"<table>": "<csv path>"}` form is accepted)'),

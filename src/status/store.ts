@@ -6,6 +6,8 @@
  *   state.json       cluster view, conditions by scope, table views, spec problems
  *   seqnos.json      last_committed recorded per node while the cluster was up (the full-crash fallback)
  *   operations.json  operation history, newest first, bounded (DEFAULT_OPERATION_HISTORY)
+ *   audit.json       the API's audit trail (one record per mutating request), newest first, bounded
+ *                    (DEFAULT_AUDIT_HISTORY)
  * Everything is loaded back by `open()`, so a controller killed with SIGKILL and started again remembers
  * recorded seqnos and operations. Without a dataDir the store is memory-only (tests, dry runs).
  */
@@ -17,6 +19,8 @@ import { AppError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { mergeConditions } from './conditions.js';
 import type {
+  AuditLog,
+  AuditRecord,
   ClusterStatusView,
   Condition,
   ConditionInput,
@@ -29,6 +33,7 @@ import type {
 } from './types.js';
 
 export const DEFAULT_OPERATION_HISTORY = 500;
+export const DEFAULT_AUDIT_HISTORY = 1000;
 export const STATUS_DIR = 'status';
 const FORMAT_VERSION = 1;
 
@@ -38,6 +43,7 @@ export interface StatusStoreOptions {
   clock?: Clock;
   logger?: Logger;
   maxOperations?: number;
+  maxAudit?: number;
 }
 
 interface StateFile {
@@ -61,7 +67,7 @@ function nodeSignature(node: NodeStatusView): string {
   return JSON.stringify(rest);
 }
 
-export class FileStatusStore implements StatusReader, StatusWriter {
+export class FileStatusStore implements StatusReader, StatusWriter, AuditLog {
   private readonly dir: string | undefined;
   private readonly clock: Clock;
   private readonly logger: Logger | undefined;
@@ -69,6 +75,8 @@ export class FileStatusStore implements StatusReader, StatusWriter {
   private state: StateFile = { version: FORMAT_VERSION, cluster: clone(EMPTY_CLUSTER), conditions: {}, tables: {}, specProblems: [] };
   private seqnos: Seqnos = {};
   private ops: OperationRecord[] = [];
+  private readonly maxAudit: number;
+  private audit: AuditRecord[] = [];
   private readonly listeners = new Set<(event: StatusEvent) => void>();
 
   private constructor(options: StatusStoreOptions) {
@@ -76,6 +84,7 @@ export class FileStatusStore implements StatusReader, StatusWriter {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger;
     this.maxOperations = options.maxOperations ?? DEFAULT_OPERATION_HISTORY;
+    this.maxAudit = options.maxAudit ?? DEFAULT_AUDIT_HISTORY;
   }
 
   /** Opens the store, loading whatever an earlier run persisted. */
@@ -196,6 +205,16 @@ export class FileStatusStore implements StatusReader, StatusWriter {
     return clone(this.seqnos);
   }
 
+  appendAudit(record: AuditRecord): void {
+    this.audit.unshift(clone(record));
+    if (this.audit.length > this.maxAudit) this.audit.length = this.maxAudit;
+    this.persist('audit.json', { version: FORMAT_VERSION, records: this.audit });
+  }
+
+  auditRecords(): AuditRecord[] {
+    return clone(this.audit);
+  }
+
   // ---------------------------------------------------------------------------------------------
   // persistence
 
@@ -265,5 +284,7 @@ export class FileStatusStore implements StatusReader, StatusWriter {
     if (seq?.version === FORMAT_VERSION && seq.seqnos) this.seqnos = seq.seqnos;
     const ops = this.read('operations.json') as { version?: number; operations?: OperationRecord[] } | undefined;
     if (ops?.version === FORMAT_VERSION && Array.isArray(ops.operations)) this.ops = ops.operations.slice(0, this.maxOperations);
+    const audit = this.read('audit.json') as { version?: number; records?: AuditRecord[] } | undefined;
+    if (audit?.version === FORMAT_VERSION && Array.isArray(audit.records)) this.audit = audit.records.slice(0, this.maxAudit);
   }
 }

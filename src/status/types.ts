@@ -144,3 +144,30 @@ export interface StatusWriter {
   recordSeqno(node: string, uuid: string, seqno: number): void;
   recordedSeqnos(): Record<string, { uuid: string; seqno: number; at: string }>;
 }
+
+/** Who did what to the API, when, and how it ended (one per mutating request, refused ones included). */
+export interface AuditRecord {
+  id: string;
+  at: string;
+  /** the X-Requested-By header (mctl sends `mctl (user@host)`), else "api" */
+  requestedBy: string;
+  /** the token's role; "none" when authentication failed */
+  role: 'admin' | 'viewer' | 'none';
+  /** client address */
+  address: string;
+  method: string;
+  path: string;
+  /** a summary of the JSON body: strings and lists shortened, secret-looking keys redacted */
+  body?: string;
+  /** HTTP status answered (0 when the client went away first) */
+  status: number;
+  errorCode?: string;
+  /** the operation the request created, when it created one */
+  operationId?: string;
+}
+
+/** The audit trail: bounded, newest first. */
+export interface AuditLog {
+  appendAudit(record: AuditRecord): void;
+  auditRecords(): AuditRecord[];
+}
