@@ -8,6 +8,7 @@ import { validateIdentifier } from '../manticore/identifiers.js';
 import { ValidationError } from '../lib/errors.js';
 import type { NodeRef } from '../platform/types.js';
 import { resolveBinariesFrom, type Binaries } from './binaries.js';
+import { isControlPlaneEnv, loadControlPlaneConfig, type ControlPlaneConfig } from './controlplane.js';
 import { parseNodeList } from './nodes.js';
 import { CONTROLLER_SETTINGS as S } from './settings.js';
 import { parseFlags, parseListen, SettingSource, type Env, type ListenAddress } from './source.js';
@@ -17,7 +18,10 @@ export type LogFormat = 'json' | 'pretty';
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-export type ConfiguredPlatform = { kind: 'local'; nodes: number; binaries: Binaries } | { kind: 'static'; nodes: NodeRef[] };
+export type ConfiguredPlatform =
+  | { kind: 'local'; nodes: number; binaries: Binaries }
+  | { kind: 'static'; nodes: NodeRef[] }
+  | { kind: 'controlplane'; controlplane: ControlPlaneConfig };
 
 export interface ControllerConfig {
   listen: ListenAddress;
@@ -78,7 +82,7 @@ export function loadControllerConfig(options: LoadOptions): ControllerConfig {
   const clusterName = clusterRaw ? validateIdentifier(clusterRaw.value, 'cluster', clusterRaw.from) : 'manticore';
 
   const nodesRaw = src.raw(S.nodes);
-  const platformKind = src.oneOf(S.platform, ['local', 'static'] as const, nodesRaw ? 'static' : 'local');
+  const platformKind = src.oneOf(S.platform, ['local', 'static', 'controlplane'] as const, nodesRaw ? 'static' : isControlPlaneEnv(src) ? 'controlplane' : 'local');
   let platform: ConfiguredPlatform;
   if (platformKind === 'static') {
     if (!nodesRaw) throw new ValidationError('NODES', 'PLATFORM=static needs the node list: set NODES, e.g. NODES=10.0.0.5,10.0.0.6');
@@ -89,6 +93,8 @@ export function loadControllerConfig(options: LoadOptions): ControllerConfig {
       agentPort: src.port(S.agentPort, 8080),
     };
     platform = { kind: 'static', nodes: parseNodeList(nodesRaw.value, defaults, nodesRaw.from) };
+  } else if (platformKind === 'controlplane') {
+    platform = { kind: 'controlplane', controlplane: loadControlPlaneConfig(src) };
   } else {
     platform = { kind: 'local', nodes: src.integer(S.localNodes, 3, 1, 32), binaries: resolveBinariesFrom(options.env) };
   }

@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import type { ArchiveTools, BackupStore } from '../backup/types.js';
+import type { BackupJobLauncher } from './backup-job.js';
 import { AppError, errorMessage } from '../lib/errors.js';
 import { createObjectStore } from '../storage/index.js';
 import { inspectArchive, packDirectory, unpackArchive } from '../storage/archive.js';
@@ -24,6 +25,8 @@ export interface ControllerBackupOptions {
   store(): BackupStore;
   archive: ArchiveTools;
   prefix: string;
+  /** backups run as platform jobs (Control Plane BACKUP_WORKLOAD) */
+  jobs?: BackupJobLauncher;
 }
 
 export const ARCHIVE_TOOLS: ArchiveTools = {

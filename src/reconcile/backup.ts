@@ -32,6 +32,7 @@ import { RESTORE_MACHINE, RESTORE_MACHINE_VERSION, RESTORE_STEPS, restoreMachine
 import type { MachineDefinition, MachineRuntime, RunningMachine } from '../machines/runtime/machine-runtime.js';
 import type { NodeRef } from '../platform/types.js';
 import type { OperationRecord, OperationStep, StatusReader, StatusWriter } from '../status/types.js';
+import { followBackupJob, platformJobIdOf, startBackupJob, type BackupJobLauncher } from './backup-job.js';
 import { runningImport } from './import.js';
 import { desiredDistributed } from './tables.js';
 
@@ -82,6 +83,9 @@ export interface BackupEnv {
   newId?: () => string;
   pollMs?: number;
   retryDelayMs?: number;
+  /** backups run as platform jobs (BACKUP_WORKLOAD on Control Plane) instead of in-process; src/reconcile/backup-job.ts */
+  jobs?: BackupJobLauncher;
+  jobPollMs?: number;
 }
 
 interface Live {
@@ -185,7 +189,7 @@ export async function requestBackup(env: BackupEnv, req: BackupRequest): Promise
   if (env.runtime.get(key)?.actor.getSnapshot().status === 'active') {
     throw new AppError('BACKUP_IN_PROGRESS', `a backup of ${spec.name} is still finishing; try again in a moment`, { retryable: true });
   }
-  env.store(); // fails fast when storage is not configured
+  if (!env.jobs) env.store(); // fails fast when storage is not configured (a platform job reads its own settings)
   const nodes = await sortedNodes(env);
   const l = liveOf(env, spec.name);
   l.nodes = nodes;
@@ -198,6 +202,7 @@ export async function requestBackup(env: BackupEnv, req: BackupRequest): Promise
   }
   const operationId = `backup-${(env.newId ?? (() => randomUUID().slice(0, 8)))()}`;
   const target = type === 'delta' ? managedTableNames(spec.name).delta : managedTableNames(spec.name).main[slot!];
+  if (env.jobs) return requestBackupJob(env, { jobs: env.jobs, operationId, table: spec.name, type, slot, target, requestedBy: req.requestedBy });
   // archive names have 1 s resolution: never overwrite the archive of a backup that finished this second
   let now = env.now();
   for (let i = 0; i < 5 && (await env.store().head(objectKey(env.prefix, backupArchiveName(target, new Date(now))))) !== undefined; i++) now = (Math.floor(now / 1000) + 1) * 1000;
@@ -486,7 +491,11 @@ export function reconcileBackups(env: BackupEnv, table: string, nodes: readonly 
     const active = entry !== undefined && entry.actor.getSnapshot().status === 'active';
     if (!active) {
       const orphan = running(env.status, what === 'backup' ? BACKUP_OPERATION_KIND : RESTORE_OPERATION_KIND, env.clusterName, table);
-      if (orphan && !entry) {
+      const jobId = orphan && what === 'backup' ? platformJobIdOf(orphan) : undefined;
+      if (orphan && jobId !== undefined && env.jobs) {
+        followBackupJob({ ...env, jobs: env.jobs }, orphan.id, jobId); // a platform job: followed, not orphaned
+        result.backingUp = true;
+      } else if (orphan && !entry) {
         env.status.upsertOperation({ ...orphan, state: 'failed', finishedAt: new Date(env.now()).toISOString(), error: `the controller restarted without the ${what} machine snapshot; request the ${what} again` });
       }
       continue;
@@ -496,6 +505,29 @@ export function reconcileBackups(env: BackupEnv, table: string, nodes: readonly 
   }
   if (result.restoring || result.backingUp) result.requeueAfterMs = BACKUP_PASS_MS;
   return result;
+}
+
+/** The platform-job path of requestBackup: the node is chosen here (primary + synced, holds the table), the job does the rest. */
+async function requestBackupJob(
+  env: BackupEnv,
+  r: { jobs: BackupJobLauncher; operationId: string; table: string; type: BackupType; slot: Slot | undefined; target: string; requestedBy: string },
+): Promise<OperationRecord> {
+  const nodeName = await chooseBackupNode(depsOf(env, r.table), r.target);
+  const node = liveOf(env, r.table).nodes.find((n) => n.name === nodeName);
+  if (!node) throw new AppError('UNAVAILABLE', `node ${nodeName} is no longer listed`, { retryable: true });
+  const at = new Date(env.now()).toISOString();
+  const operation: OperationRecord = {
+    id: r.operationId,
+    kind: BACKUP_OPERATION_KIND,
+    key: tableKeyOf(env.clusterName, r.table),
+    target: r.table,
+    requestedBy: r.requestedBy,
+    requestedAt: at,
+    state: 'running',
+    steps: [{ name: 'request', state: 'succeeded', startedAt: at, finishedAt: at, message: `${r.type} backup of ${r.target} as a platform job (${r.jobs.description})` }],
+    figures: {},
+  };
+  return startBackupJob({ ...env, jobs: r.jobs }, { operation, table: r.table, type: r.type, ...(r.slot !== undefined ? { slot: r.slot } : {}), node });
 }
 
 /** For the job subcommand and tests: backup deps of a table outside the controller. */

@@ -247,6 +247,7 @@ export class Controller implements RequestSink {
       store: () => b.store(),
       archive: b.archive,
       prefix: b.prefix,
+      ...(b.jobs ? { jobs: b.jobs } : {}),
     };
   }
 

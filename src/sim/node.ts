@@ -19,6 +19,7 @@ import { FaultState } from './net/faults.js';
 import { PeerTransport } from './net/peer.js';
 import { MysqlServer } from './net/mysql-server.js';
 import { HttpServer } from './net/http-server.js';
+import { executeBulk } from './engine/bulk.js';
 import { ClusterManager } from './cluster/cluster-manager.js';
 import type { ClusterTiming } from './cluster/cluster-manager.js';
 
@@ -154,6 +155,7 @@ export class SimNode {
         tableDocs: () => [...this.engine.locals.values()].map((t) => [t.name, t.docs.size] as [string, number]),
         state: () => this.state(),
         buddy: this.opts.buddy ?? true,
+        bulk: (body) => executeBulk(this.executor, body, newSession(0)),
       });
       await this.http.listen(this.opts.http.host, this.opts.http.port);
     }

@@ -15,11 +15,18 @@ export interface Mirror {
 export interface SearchRequest {
   table: string;
   where?: Expr;
+  /**
+   * `count`: the agent answers with its partial aggregate (matching documents counted) and no
+   * documents, as a real agent does for `SELECT COUNT(*)` without GROUP BY: the master sums them.
+   */
+  aggregate?: 'count';
 }
 
 export interface SearchReply {
   columns: ColumnDef[];
   docs: JsonDoc[];
+  /** the partial aggregate of an `aggregate: 'count'` request */
+  count?: number;
 }
 
 /** Parses one `agent=` value into its mirrors. */
@@ -103,7 +110,14 @@ export class AgentPool {
    * Queries one agent: tries mirrors in `order` up to 1 + retryCount times. Resolves with the
    * reply, or with the errors of every attempt.
    */
-  async query(agentKey: string, mirrors: Mirror[], strategy: string, retryCount: number, where: Expr | undefined): Promise<{ reply?: SearchReply; errors: AgentError[] }> {
+  async query(
+    agentKey: string,
+    mirrors: Mirror[],
+    strategy: string,
+    retryCount: number,
+    where: Expr | undefined,
+    aggregate?: SearchRequest['aggregate'],
+  ): Promise<{ reply?: SearchReply; errors: AgentError[] }> {
     const errors: AgentError[] = [];
     if (!this.transport || mirrors.length === 0) return { errors: [{ mirror: mirrors[0] ?? { addr: '?', table: '?' }, message: 'no transport' }] };
     const ordered = this.order(agentKey, mirrors, strategy);
@@ -113,7 +127,7 @@ export class AgentPool {
       const h = this.h(m);
       h.lastQueryAt = Date.now();
       try {
-        const req: SearchRequest = { table: m.table, ...(where ? { where } : {}) };
+        const req: SearchRequest = { table: m.table, ...(where ? { where } : {}), ...(aggregate ? { aggregate } : {}) };
         const reply = await this.transport.request<SearchReply>(m.addr, 'search', req, this.timeoutMs);
         h.consecutiveFailures = 0;
         h.successes++;

@@ -12,7 +12,7 @@ import { Engine } from './engine.js';
 import type { DistDefinition } from './engine.js';
 import { LocalTable, compareIds, readJsonLines } from './local-table.js';
 import { coerceValue, createType, defaultValue, describeType, isTextField, normalizeColumn, parseId, valueKind } from './schema.js';
-import { Evaluator, filterDocs, findMatch, keywordStats, runSelect } from './query.js';
+import { Evaluator, exprName, filterDocs, findMatch, keywordStats, runSelect } from './query.js';
 import type { SelectStatement } from './query.js';
 import { AgentPool, parseAgent } from './distributed.js';
 import type { Mirror, SearchReply, SearchRequest } from './distributed.js';
@@ -103,6 +103,21 @@ function optionValues(options: TableOption[], key: string): string[] {
 function lastOption(options: TableOption[], key: string): string | undefined {
   const v = optionValues(options, key);
   return v[v.length - 1];
+}
+
+/** `SELECT COUNT(*) [AS x] FROM t [WHERE ...]`: one count(*), no grouping, ordering or full-text match. */
+function isPlainCount(stmt: SelectStatement): boolean {
+  const only = stmt.items.length === 1 ? stmt.items[0] : undefined;
+  return (
+    only !== undefined &&
+    only.expr.type === 'func' &&
+    only.expr.name.toLowerCase() === 'count' &&
+    only.expr.star &&
+    (stmt.groupBy?.length ?? 0) === 0 &&
+    stmt.orderBy.length === 0 &&
+    (stmt.offset ?? 0) === 0 &&
+    findMatch(stmt.where) === undefined
+  );
 }
 
 /** Auto ids like Manticore's: server id in the top byte, start time, then a counter. */
@@ -780,6 +795,7 @@ export class Executor {
       }
       this.count('dist');
       const n = Engine.normalizeName(name);
+      if (stmt.from.length === 1 && dist.locals.length === 0 && isPlainCount(stmt)) return this.distributedCount(stmt, n, dist, session, started);
       for (const l of dist.locals) {
         const lt = this.engine.local(l);
         if (!lt) {
@@ -821,6 +837,35 @@ export class Executor {
       });
     }
     return out.result;
+  }
+
+  /**
+   * `SELECT COUNT(*) FROM dist [WHERE ...]` over agents only: every agent answers with its partial
+   * count and the counts are summed, as real Manticore merges aggregates (no documents shipped).
+   * Agents that hold the same documents are therefore counted once each, like a real daemon does.
+   */
+  private async distributedCount(stmt: SelectStatement, n: string, dist: DistDefinition, session: Session, started: number): Promise<SqlResult> {
+    const replies = await Promise.all(
+      dist.agents.map((a, i) => this.agents.query(`${n}#${i}`, parseAgent(a), dist.ha_strategy, dist.agent_retry_count, stmt.where, 'count')),
+    );
+    const warnings: string[] = [];
+    let total = 0;
+    for (const r of replies) {
+      if (r.reply) total += r.reply.count ?? r.reply.docs.length;
+      else {
+        const last = r.errors[r.errors.length - 1];
+        if (last) warnings.push(`table ${n}: agent ${last.mirror.addr}: ${last.message}`);
+      }
+    }
+    const item = stmt.items[0] as SelectStatement['items'][number];
+    session.warnings = warnings;
+    session.meta = [
+      ['total', '1'],
+      ['total_found', String(total)],
+      ['total_relation', 'eq'],
+      ['time', ((Date.now() - started) / 1000).toFixed(3)],
+    ];
+    return { kind: 'rows', columns: [{ name: item.alias ?? exprName(item.expr), type: 'longlong' }], rows: [[total]] };
   }
 
   private selectConstants(stmt: SelectStatement): SqlResult {
@@ -876,6 +921,12 @@ export class Executor {
       for (const c of t.columns) if (!columns.some((x) => x.name === c.name)) columns.push(c);
     }
     const ev = new Evaluator(columns, name);
+    if (req.aggregate === 'count') {
+      // the partial aggregate only: the master sums the agents' counts (no documents shipped)
+      let count = 0;
+      for (const t of tables) count += req.where === undefined ? t.docs.size : filterDocs(t.docs.values(), req.where as Expr, ev).length;
+      return { columns, docs, count };
+    }
     // spread arguments overflow the stack for large tables: push one by one
     for (const t of tables) for (const d of filterDocs(t.docs.values(), req.where as Expr | undefined, ev)) docs.push(d);
     return { columns, docs };

@@ -379,11 +379,19 @@ export function runSelect(stmt: SelectStatement, columns: ColumnDef[], docs: Ite
   const matched = filterDocs(docs, stmt.where, ev);
   const hasMatch = findMatch(stmt.where) !== undefined;
   let rows: Row[] = matched.map((doc) => ({ doc, weight: hasMatch ? ev.weight(doc, stmt.where) : 1 }));
-  // inside a group the best document (weight desc, id asc) represents it
-  rows.sort((a, b) => b.weight - a.weight || compareIds(a.doc.id, b.doc.id));
-
   const grouped = (stmt.groupBy?.length ?? 0) > 0;
   const aggregated = items.some((i) => isAggregate(i.expr));
+  const better = (a: Row, b: Row) => b.weight - a.weight || compareIds(a.doc.id, b.doc.id);
+  if (aggregated && !grouped) {
+    // one output row: only the best document (weight desc, id asc) is needed, not every row sorted
+    let best = rows[0];
+    for (const r of rows) if (best !== undefined && better(r, best) < 0) best = r;
+    const at = best === undefined ? 0 : rows.indexOf(best);
+    if (at > 0) [rows[0], rows[at]] = [rows[at] as Row, rows[0] as Row];
+  } else {
+    // inside a group the best document (weight desc, id asc) represents it
+    rows.sort(better);
+  }
   if (grouped) {
     const groups = new Map<string, Row>();
     for (const r of rows) {

@@ -3,6 +3,7 @@
  *   POST /sql?mode=raw   form body `query=<urlencoded>` (or a raw body): a JSON array with one
  *                        result, like Manticore ({"columns":[...],"data":[...],"total",...})
  *   POST /sql            `query=SELECT ...`: the search JSON ({"took","timed_out","hits":{...}})
+ *   POST /bulk           NDJSON insert/replace operations (application/x-ndjson), Manticore's answer shape
  *   GET  /metrics        Prometheus text (real metric names; like Manticore, needs Buddy)
  *   /sim/*               fault injection, only the simulator has these:
  *     POST /sim/partition {"peers":["h:p"]}   POST /sim/heal {"peers"?:[...]}
@@ -25,6 +26,8 @@ export interface HttpServerOptions {
   /** extra state for GET /sim/state (cluster summary...) */
   state: () => Record<string, unknown>;
   buddy: boolean;
+  /** POST /bulk: NDJSON inserts/replaces (src/sim/engine/bulk.ts) */
+  bulk?: (body: string) => Promise<{ status: number; body: Record<string, unknown> }>;
 }
 
 const TYPE_NAMES = { string: 'string', long: 'long', longlong: 'long long', float: 'float' } as const;
@@ -247,6 +250,14 @@ export class HttpServer {
         if (p === '/cli_json') return send(res, 500, [{ total: 0, error: message, warning: '' }]);
         return send(res, 500, `ERROR: ${message}\n`, 'text/plain');
       }
+    }
+
+    if (p === '/bulk' && this.opts.bulk) {
+      if (method !== 'POST') return send(res, 405, { error: `${method} not allowed on /bulk: POST NDJSON` });
+      const body = await readBody(req);
+      const r = await this.opts.bulk(body);
+      await faults.whenRunning();
+      return send(res, r.status, r.body);
     }
 
     if (p === '/metrics' && method === 'GET') {
