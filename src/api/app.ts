@@ -17,6 +17,7 @@ import { operationsRouter } from './routes/operations.js';
 import { queryRouter } from './routes/query.js';
 import { tablesRouter } from './routes/tables.js';
 import { methodNotAllowed } from './routes/util.js';
+import { uiStatic } from './ui-static.js';
 
 export type { ApiDeps } from './deps.js';
 
@@ -72,6 +73,8 @@ export function createApiApp(deps: ApiDeps): Express {
   api.use(queryRouter(deps));
   api.use(notFoundHandler);
   app.use('/api', api);
+  // the web UI (dist/ui) at / and its paths; static files need no token, the data behind them does
+  app.use(uiStatic());
 
   app.use(errorMiddleware(deps.logger));
   return app;
