@@ -35,6 +35,7 @@ export type Envelope<T> = { data: T } | { error: { code: AgentErrorCode; message
 
 export type AgentErrorCode =
   | 'UNAUTHORIZED'
+  | 'RATE_LIMITED'
   | 'NOT_FOUND'
   | 'BAD_REQUEST'
   | 'CONFLICT'
