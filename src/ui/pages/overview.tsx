@@ -7,6 +7,7 @@ import { fmtAgo, fmtNumber, isActive, progressOf } from '../lib/format.js';
 import { useStoreContext } from '../lib/store.js';
 
 const RATE_POLL_MS = 10_000;
+const RATE_FIRST_MS = 2_000;
 
 export function conditionTone(c: Condition): Tone {
   const goodWhenTrue = ['ClusterFormed', 'Ready', 'TablesConverged'];
@@ -82,10 +83,13 @@ function useQueryRates(): Record<string, number> {
         // the rate is a nicety: a failed poll leaves the last figures
       }
     };
+    // two quick polls give a first rate within seconds, then one every RATE_POLL_MS
     void poll();
+    const first = setTimeout(() => void poll(), RATE_FIRST_MS);
     const timer = setInterval(() => void poll(), RATE_POLL_MS);
     return () => {
       stopped = true;
+      clearTimeout(first);
       clearInterval(timer);
     };
   }, []);
@@ -234,7 +238,7 @@ export function OverviewPage(): JSX.Element {
                     </td>
                     <td class="num mono">{rates[n.name] !== undefined ? rates[n.name]!.toFixed(1) : '—'}</td>
                     <td class="mono small">{n.mysql}</td>
-                    <td class="small">{n.gate ? <Badge tone={n.gate.mode === 'hold' ? 'warn' : 'muted'} title={n.gate.reason}>{n.gate.mode}</Badge> : '—'}</td>
+                    <td class="small">{n.gate ? <Badge tone={n.gate.mode === 'hold' && !n.ready ? 'warn' : 'muted'} title={n.gate.reason}>{n.gate.mode}</Badge> : '—'}</td>
                     <td class="small nowrap">{fmtAgo(n.observedAt)}</td>
                   </tr>
                 );
