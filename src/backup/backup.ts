@@ -215,7 +215,7 @@ export async function uploadBackup(deps: BackupDeps, plan: BackupPlan, snap: Sna
   };
   const mKey = manifestKey(plan.archiveKey);
   await deps.store.put(mKey, Readable.from([Buffer.from(JSON.stringify(manifest, null, 2))]), { contentType: 'application/json' });
-  deps.logger.info('backup: archive uploaded', { operationId: plan.operationId, key: plan.archiveKey, bytes: hasher.bytes, sha256 });
+  deps.logger.info('backup: archive uploaded', { operationId: plan.operationId, archiveKey: plan.archiveKey, bytes: hasher.bytes, sha256 });
   return { archiveKey: plan.archiveKey, archiveBytes: hasher.bytes, sha256, manifestKey: mKey };
 }
 

@@ -141,7 +141,7 @@ export async function fetchArchive(deps: BackupDeps, params: RestoreParams): Pro
   }
   const importPath = await findTableFiles(unpacked, file.table);
   if (importPath === undefined) throw new AppError('ARCHIVE_INVALID', `${file.filename} holds no ${file.table}.meta: it is not a manticore-backup of ${file.table}`);
-  deps.logger.info('restore: archive fetched', { operationId: params.operationId, key, importPath, archiveBytes });
+  deps.logger.info('restore: archive fetched', { operationId: params.operationId, archiveKey: key, importPath, archiveBytes });
   const out: FetchResult = { file, restoreDir: dir, importPath, archiveBytes, unpackedBytes };
   // a count that moved while the backup ran is not a check: the nodes must then agree with each other
   if (manifest && manifest.rowsExact !== false) out.rows = manifest.rows;

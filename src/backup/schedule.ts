@@ -335,7 +335,7 @@ export class BackupScheduler {
           deleted: results.filter((x) => x.ok).map((x) => x.key),
           note: plan.note,
         });
-        for (const f of failed) this.o.logger.warn('backup retention delete failed', { key: f.key, err: f.error });
+        for (const f of failed) this.o.logger.warn('backup retention delete failed', { archiveKey: f.key, err: f.error });
       } catch (err) {
         this.o.logger.error('backup retention failed', { table: pending.table, type: pending.type, operationId: opId, err: errorMessage(err) });
       }

@@ -133,7 +133,7 @@ async function main(): Promise<void> {
     say(USAGE);
     return;
   }
-  const logger = createLogger({ level: built.logLevel, defaultMeta: { component: 'agent' } });
+  const logger = createLogger({ level: built.logLevel, defaultMeta: { process: 'agent', component: 'agent' } });
   const server = await startAgentServer(built.config, { logger });
   say(JSON.stringify({ agent: server.url }));
   let stopping = false;

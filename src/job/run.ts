@@ -159,7 +159,7 @@ export async function verifyRestoreFile(cfg: JobConfig, store: BackupStore, logg
       throw new AppError('MANIFEST_INVALID', `the manifest ${mKey} is not JSON: ${errorMessage(err)}`);
     }
   } else {
-    logger.warn('restore: the archive has no manifest (an archive of the original system?): its checksum cannot be checked', { key: archiveKey });
+    logger.warn('restore: the archive has no manifest (an archive of the original system?): its checksum cannot be checked', { archiveKey });
   }
   const sourceTable = file.slice(0, file.length - '-YYYY-MM-DDTHH-MM-SSZ.tar.gz'.length);
   const inspected = await inspectArchive(await store.get(archiveKey), signal ? { signal } : {}).catch((err: unknown) => {
@@ -171,7 +171,7 @@ export async function verifyRestoreFile(cfg: JobConfig, store: BackupStore, logg
   if (!inspected.entries.some((e) => e.type === 'file' && (e.name === `${sourceTable}.meta` || e.name.endsWith(`/${sourceTable}.meta`)))) {
     throw new AppError('ARCHIVE_INVALID', `${archiveKey} holds no ${sourceTable}.meta: it is not a manticore-backup of ${sourceTable}; nothing was changed`);
   }
-  logger.info('restore: archive checked', { key: archiveKey, bytes: inspected.compressedBytes, files: inspected.files, sha256: inspected.sha256, manifest: manifest !== undefined });
+  logger.info('restore: archive checked', { archiveKey, bytes: inspected.compressedBytes, files: inspected.files, sha256: inspected.sha256, manifest: manifest !== undefined });
   return manifest === undefined ? { archiveKey } : { archiveKey, manifest };
 }
 

@@ -450,19 +450,19 @@ function watch(env: BackupEnv, key: string, entry: AnyEntry, what: 'backup' | 'r
       syncOperation(liveOf(env, table).env, entry, what);
       if (entry.actor.getSnapshot().status !== 'active') {
         const c = entry.actor.getSnapshot().context;
-        env.logger.info(`${what} finished`, { key, operationId: c.operationId, state: String(entry.actor.getSnapshot().value), error: c.failure });
+        env.logger.info(`${what} finished`, { machineKey: key, operationId: c.operationId, state: String(entry.actor.getSnapshot().value), error: c.failure });
         // stop after this transition has been handled by every subscriber
         queueMicrotask(() => {
           if (env.runtime.get(key) === entry) env.runtime.stop(key, { remove: true });
         });
       }
     } catch (err) {
-      env.logger.error(`${what} operation record not updated`, { key, err: errorMessage(err) });
+      env.logger.error(`${what} operation record not updated`, { machineKey: key, err: errorMessage(err) });
     }
   };
   (entry.actor as { subscribe(o: { next(): void; error(e: unknown): void }): unknown }).subscribe({
     next: onChange,
-    error: (err: unknown) => env.logger.error(`${what} machine failed`, { key, err: errorMessage(err) }),
+    error: (err: unknown) => env.logger.error(`${what} machine failed`, { machineKey: key, err: errorMessage(err) }),
   });
   onChange();
 }
@@ -484,7 +484,7 @@ export function reconcileBackups(env: BackupEnv, table: string, nodes: readonly 
     if (!entry) {
       entry = (what === 'backup' ? env.runtime.restore(key, backupDefinition(env, table)) : env.runtime.restore(key, restoreDefinition(env, table))) as AnyEntry | undefined;
       if (entry) {
-        env.logger.info(`${what} resumed from its persisted snapshot`, { key, operationId: entry.actor.getSnapshot().context.operationId });
+        env.logger.info(`${what} resumed from its persisted snapshot`, { machineKey: key, operationId: entry.actor.getSnapshot().context.operationId });
         watch(env, key, entry, what);
       }
     }

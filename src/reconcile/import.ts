@@ -385,10 +385,10 @@ function watch(env: ImportEnv, key: string, entry: ImportEntry): void {
       try {
         syncImportOperation(liveOf(env, key).env, entry);
       } catch (err) {
-        env.logger.error('import operation record not updated', { key, err: errorMessage(err) });
+        env.logger.error('import operation record not updated', { machineKey: key, err: errorMessage(err) });
       }
     },
-    error: (err) => env.logger.error('import machine failed', { key, err: errorMessage(err) }),
+    error: (err) => env.logger.error('import machine failed', { machineKey: key, err: errorMessage(err) }),
   });
 }
 
@@ -416,7 +416,7 @@ export function reconcileImport(env: ImportEnv, table: string, nodes: readonly N
   if (!entry) {
     entry = env.runtime.restore(key, importDefinition(env, key));
     if (entry) {
-      env.logger.info('import resumed from its persisted snapshot', { key, operationId: entry.actor.getSnapshot().context.operationId });
+      env.logger.info('import resumed from its persisted snapshot', { machineKey: key, operationId: entry.actor.getSnapshot().context.operationId });
       watch(env, key, entry);
     }
   }
@@ -433,7 +433,7 @@ export function reconcileImport(env: ImportEnv, table: string, nodes: readonly N
   const snap = entry.actor.getSnapshot();
   const c = snap.context;
   if (snap.status !== 'active') {
-    env.logger.info('import finished', { key, operationId: c.operationId, state: String(snap.value), error: c.failure });
+    env.logger.info('import finished', { machineKey: key, operationId: c.operationId, state: String(snap.value), error: c.failure });
     env.runtime.stop(key, { remove: true });
     return { running: false, operationId: c.operationId, holdDistributed: false };
   }

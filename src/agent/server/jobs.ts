@@ -79,6 +79,15 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * Log fields of a job: its id and, when the id follows the controller's `<operationId>:<node>:<what>`
+ * convention, the operation and node, so agent lines follow the operation like the controller's do.
+ */
+export function jobLogFields(id: string): { jobId: string; operationId?: string; node?: string } {
+  const [operationId, node, what] = id.split(':');
+  return operationId && node && what !== undefined ? { jobId: id, operationId, node } : { jobId: id };
+}
+
 export function validateJobRequest(body: unknown, kinds: readonly string[]): JobRequest {
   if (!isObject(body)) throw new ValidationError('body', 'send a JSON object {id, kind, params}');
   const { id, kind, params } = body;
@@ -260,14 +269,15 @@ export class JobManager {
     record.state = 'running';
     record.startedAt = this.now().toISOString();
     await this.persist(record);
-    this.logger.info('agent job started', { jobId: record.id, kind: record.kind });
+    const logger = this.logger.child(jobLogFields(record.id));
+    logger.info('agent job started', { kind: record.kind });
     this.metrics?.jobStarted(record.kind);
     let lastProgressWrite = 0;
     const ctx: JobContext = {
       id: record.id,
       signal,
       workDir,
-      logger: this.logger,
+      logger,
       report: (progress, message) => {
         if (progress !== undefined) record.progress = Math.max(0, Math.min(1, progress));
         record.message = message;
@@ -315,7 +325,7 @@ export class JobManager {
     await this.persist(final);
     for (const key of Object.keys(record) as (keyof JobRecord)[]) if (!(key in final)) delete record[key];
     Object.assign(record, final);
-    this.logger.info('agent job finished', { jobId: record.id, kind: record.kind, state: record.state, err: record.error });
+    logger.info('agent job finished', { kind: record.kind, state: record.state, err: record.error });
     const ranFor = record.startedAt === undefined ? undefined : (Date.parse(record.finishedAt ?? '') - Date.parse(record.startedAt)) / 1000;
     this.metrics?.jobFinished(record.kind, record.state, ranFor, true);
   }

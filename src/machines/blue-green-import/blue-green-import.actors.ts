@@ -309,7 +309,7 @@ export async function applyImportSlot(deps: BlueGreenImportDeps, input: ImportSl
     changed.push(node.name);
     state[node.name] = 'imported';
     deps.onProgress?.(input.operationId, { phase: 'import', nodes: { ...state } });
-    deps.logger.info('import: slot imported', { operationId: input.operationId, node: node.name, table: target, key: effectKey(input.operationId, node.name, 'import') });
+    deps.logger.info('import: slot imported', { operationId: input.operationId, node: node.name, table: target, effectKey: effectKey(input.operationId, node.name, 'import') });
   };
   if (!input.clusterMain) {
     const results = await Promise.allSettled(nodes.map(importOn));
@@ -401,7 +401,7 @@ export async function applyFlip(deps: BlueGreenImportDeps, input: FlipInput): Pr
         }
         result.flipped.push(name);
         state[name] = `serves ${input.to}`;
-        deps.logger.info('import: distributed table flipped', { operationId: input.operationId, node: name, to: input.to, altered, key: effectKey(input.operationId, name, `flip-${input.to}`) });
+        deps.logger.info('import: distributed table flipped', { operationId: input.operationId, node: name, to: input.to, altered, effectKey: effectKey(input.operationId, name, `flip-${input.to}`) });
       } catch (err) {
         result.failed.push({ node: name, error: errorMessage(err) });
         state[name] = `flip failed: ${errorMessage(err)}`;

@@ -102,7 +102,7 @@ export async function applyCreateCluster(deps: ClusterFormationDeps, input: Node
   const key = effectKey(input.operationId, input.node, 'create');
   const before = await readClusterStatus(deps, node, input.clusterName);
   if (before) {
-    deps.logger.info('create cluster skipped: node already has the cluster', { operationId: input.operationId, node: input.node, key, status: before.status });
+    deps.logger.info('create cluster skipped: node already has the cluster', { operationId: input.operationId, node: input.node, effectKey: key, status: before.status });
     return { changed: [], skipped: [input.node] };
   }
   const sql = createCluster(input.clusterName, deps.clusterOptions ? { options: deps.clusterOptions } : {});
@@ -112,7 +112,7 @@ export async function applyCreateCluster(deps: ClusterFormationDeps, input: Node
     if (/already exists/i.test(errorMessage(err))) return { changed: [], skipped: [input.node] };
     throw err;
   }
-  deps.logger.info('cluster created', { operationId: input.operationId, node: input.node, key });
+  deps.logger.info('cluster created', { operationId: input.operationId, node: input.node, effectKey: key });
   return { changed: [input.node], skipped: [] };
 }
 
@@ -140,7 +140,7 @@ export async function applyPcBootstrap(deps: ClusterFormationDeps, input: NodeEf
   if (!st) throw new AppError('NOT_A_MEMBER', `${input.node} is not a member of '${input.clusterName}': pc.bootstrap is impossible`, { details: { node: input.node } });
   if (st.status === 'primary') return { changed: [], skipped: [input.node] };
   await deps.sql(node).exec(setClusterBootstrap(input.clusterName));
-  deps.logger.warn('pc.bootstrap set', { operationId: input.operationId, node: input.node, key: effectKey(input.operationId, input.node, 'pc-bootstrap') });
+  deps.logger.warn('pc.bootstrap set', { operationId: input.operationId, node: input.node, effectKey: effectKey(input.operationId, input.node, 'pc-bootstrap') });
   return { changed: [input.node], skipped: [] };
 }
 
@@ -207,7 +207,7 @@ export async function applyJoinNodes(deps: ClusterFormationDeps, input: JoinNode
     }
     const key = effectKey(input.operationId, name, 'join');
     const sql = joinCluster(input.clusterName, { at: donor.apiAddress }, deps.clusterOptions ? { options: deps.clusterOptions } : {});
-    deps.logger.info('joining node', { operationId: input.operationId, node: name, donor: input.donor, key });
+    deps.logger.info('joining node', { operationId: input.operationId, node: name, donor: input.donor, effectKey: key });
     try {
       await deps.sql(node).exec(sql, { timeoutMs: deps.statementTimeoutMs ?? 60_000 });
     } catch (err) {
@@ -222,7 +222,7 @@ export async function applyJoinNodes(deps: ClusterFormationDeps, input: JoinNode
       if (Date.now() > limit) throw new AppError('JOIN_TIMEOUT', `${name} did not become primary + synced after JOIN`, { retryable: true, details: { node: name } });
       await sleep(deps.pollMs ?? 250, signal);
     }
-    deps.logger.info('node joined', { operationId: input.operationId, node: name, key });
+    deps.logger.info('node joined', { operationId: input.operationId, node: name, effectKey: key });
     changed.push(name);
   }
   return { changed, skipped };

@@ -118,13 +118,13 @@ export class MachineRuntime {
     try {
       record = this.store.load(key);
     } catch (err) {
-      this.logger.warn('persisted machine unreadable: dropped', { key, err: errorMessage(err) });
+      this.logger.warn('persisted machine unreadable: dropped', { machineKey: key, err: errorMessage(err) });
       this.store.remove(key);
       return undefined;
     }
     if (!record) return undefined;
     if (record.machine !== def.name || record.version !== def.version) {
-      this.logger.warn('persisted machine of another version: dropped, deciding again', { key, machine: record.machine, version: record.version, expected: def.version });
+      this.logger.warn('persisted machine of another version: dropped, deciding again', { machineKey: key, machine: record.machine, version: record.version, expected: def.version });
       this.store.remove(key);
       return undefined;
     }
@@ -132,11 +132,11 @@ export class MachineRuntime {
     try {
       actor = createActor(def.machine as AnyStateMachine, { snapshot: record.snapshot as Snapshot<unknown> }) as unknown as Actor<TMachine>;
     } catch (err) {
-      this.logger.warn('persisted machine could not be restored: dropped', { key, err: errorMessage(err) });
+      this.logger.warn('persisted machine could not be restored: dropped', { machineKey: key, err: errorMessage(err) });
       this.store.remove(key);
       return undefined;
     }
-    this.logger.info('machine restored', { key, machine: def.name, savedAt: record.savedAt });
+    this.logger.info('machine restored', { machineKey: key, machine: def.name, savedAt: record.savedAt });
     return this.launch(key, def, actor, true);
   }
 
@@ -145,12 +145,12 @@ export class MachineRuntime {
       try {
         this.store.save({ machine: def.name, version: def.version, key, snapshot: actor.getPersistedSnapshot(), savedAt: new Date().toISOString() });
       } catch (err) {
-        this.logger.error('machine snapshot not saved', { key, err: errorMessage(err) });
+        this.logger.error('machine snapshot not saved', { machineKey: key, err: errorMessage(err) });
       }
     };
     const sub = actor.subscribe({
       next: persist,
-      error: (err) => this.logger.error('machine failed', { key, err: errorMessage(err) }),
+      error: (err) => this.logger.error('machine failed', { machineKey: key, err: errorMessage(err) }),
     });
     const entry: RunningMachine<TMachine> = { key, machine: def.name, version: def.version, actor, restored, unsubscribe: () => sub.unsubscribe() };
     this.running.set(key, entry as unknown as RunningMachine);
