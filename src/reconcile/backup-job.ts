@@ -27,6 +27,8 @@ export interface BackupJobLauncher {
   description: string;
   start(spec: PlatformJobSpec): Promise<PlatformJob>;
   get(id: string): Promise<PlatformJob>;
+  /** poll period of a job's phase (default BACKUP_JOB_POLL_MS) */
+  pollMs?: number;
 }
 
 export interface BackupJobEnv {
@@ -36,7 +38,7 @@ export interface BackupJobEnv {
   now(): number;
   prefix: string;
   jobs: BackupJobLauncher;
-  /** poll period of the job's phase (default BACKUP_JOB_POLL_MS) */
+  /** poll period of the job's phase (default: the launcher's, else BACKUP_JOB_POLL_MS) */
   jobPollMs?: number;
 }
 
@@ -103,6 +105,7 @@ export function followBackupJob(env: BackupJobEnv, operationId: string, jobId: s
   set.add(operationId);
   const done = set;
   let failures = 0;
+  const every = env.jobPollMs ?? env.jobs.pollMs ?? BACKUP_JOB_POLL_MS;
   const poll = async (): Promise<boolean> => {
     const op = env.status.operation(operationId);
     if (!op || (op.state !== 'running' && op.state !== 'pending')) return true;
@@ -141,15 +144,15 @@ export function followBackupJob(env: BackupJobEnv, operationId: string, jobId: s
     poll().then(
       (stop) => {
         if (stop) done.delete(operationId);
-        else setTimeout(tick, env.jobPollMs ?? BACKUP_JOB_POLL_MS).unref();
+        else setTimeout(tick, every).unref();
       },
       (err: unknown) => {
         env.logger.error('following a platform job failed', { operationId, jobId, err: errorMessage(err) });
-        setTimeout(tick, env.jobPollMs ?? BACKUP_JOB_POLL_MS).unref();
+        setTimeout(tick, every).unref();
       },
     );
   };
-  setTimeout(tick, env.jobPollMs ?? BACKUP_JOB_POLL_MS).unref();
+  setTimeout(tick, every).unref();
 }
 
 function finish(env: BackupJobEnv, operationId: string, state: 'succeeded' | 'failed', message: string | undefined): void {
