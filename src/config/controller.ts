@@ -132,7 +132,6 @@ export function loadControllerToken(env: Env, dataDir: string): ResolvedToken {
   return resolveToken(new SettingSource(env).raw(S.token), dataDir);
 }
 
-/** Usage text of the controller's flags. */
 /** ORCHESTRATOR_VIEWER_TOKEN: viewer tokens, comma-separated, each checked like the admin token; none when unset. */
 export function loadViewerTokens(env: Env): string[] {
   const raw = new SettingSource(env).raw(S.viewerTokens);
@@ -144,6 +143,7 @@ export function loadViewerTokens(env: Env): string[] {
     .map((t) => validateToken(t, raw.from));
 }
 
+/** Usage text of the controller's flags. */
 export function controllerUsage(command = 'npm start --'): string {
   const lines = [`usage: ${command} [flags]`, ''];
   for (const d of Object.values(S)) {

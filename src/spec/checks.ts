@@ -57,6 +57,10 @@ const SOURCE_RE = /^(?:(?:s3|gs):\/\/[^/\s]+\/.+|https:\/\/[^/\s]+\/.+|[^:]+)$/;
 export function sourceMessage(value: unknown): string | undefined {
   if (typeof value !== 'string') return `an import source must be a string, got ${show(value)}: ${SOURCE_FIX}`;
   if (value.trim().length === 0) return `the import source is empty: ${SOURCE_FIX}`;
+  if (value.includes('\0')) return `the import source holds a NUL character: ${SOURCE_FIX}`;
+  if (!/^(?:s3|gs|https):\/\//i.test(value) && value.split(/[\\/]/).includes('..')) {
+    return `${show(value)} has a '..' segment: name a path inside the shared volume without '..' (or an absolute path, s3://, gs:// or https://)`;
+  }
   if (SOURCE_RE.test(value)) return undefined;
   if (/^http:\/\//i.test(value)) return `${show(value)} uses plain http: use https:// (or copy the file to s3://, gs:// or the shared volume)`;
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1];

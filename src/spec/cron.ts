@@ -12,6 +12,8 @@ const FIX = "use five fields 'minute hour day-of-month month day-of-week' in UTC
 export function cronProblem(expr: string): string | undefined {
   const trimmed = expr.trim();
   if (trimmed.length === 0) return `the schedule is empty: ${FIX}`;
+  // a cron line is short; a long value is quoted by its start only (and not parsed)
+  if (trimmed.length > 200) return `'${trimmed.slice(0, 60)}…' is ${trimmed.length} characters long, not a schedule: ${FIX}`;
   if (trimmed.startsWith('@')) {
     if (MACROS.has(trimmed.toLowerCase())) return undefined;
     return `'${trimmed}' is not a known macro: use one of ${[...MACROS].join(', ')}, or ${FIX}`;

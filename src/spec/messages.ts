@@ -132,12 +132,16 @@ function typeMessage(expected: string | string[], value: unknown): string {
   return `expected ${want}, ${got}`;
 }
 
-function additionalMessage(parentPointer: string, key: string, parentSchema: Record<string, unknown> | undefined): string {
+function additionalMessage(parentPointer: string, rawKey: string, parentSchema: Record<string, unknown> | undefined): string {
   const known = Object.keys((parentSchema?.properties as Record<string, unknown> | undefined) ?? {});
+  // a hostile key can be megabytes long: quote the start of it, and look for a near name only when it could be one
+  const long = rawKey.length > 64;
+  const key = long ? `${rawKey.slice(0, 60)}…` : rawKey;
+  const nearest = (candidates: readonly string[]): string | undefined => (long ? undefined : closest(rawKey, candidates));
   if (parentPointer === '/settings') {
     const hint = DISTRIBUTED_SETTING_HINTS[key.toLowerCase()];
     if (hint !== undefined) return `'${key}' ${hint}`;
-    const near = closest(key, knownSettings());
+    const near = nearest(knownSettings());
     const dym = near !== undefined ? ` (did you mean '${near}'?)` : '';
     return `unknown setting '${key}'${dym}: known settings are ${knownSettings().join(', ')}; a setting missing from the list needs an addition to schemas/table.schema.json`;
   }
@@ -145,7 +149,7 @@ function additionalMessage(parentPointer: string, key: string, parentSchema: Rec
     const hint = ROOT_KEY_HINTS[key];
     if (hint !== undefined) return `unknown key '${key}': it ${hint}`;
   }
-  const near = closest(key, known);
+  const near = nearest(known);
   const dym = near !== undefined ? ` (did you mean '${near}'?)` : '';
   return `unknown key '${key}'${dym}: remove it; the keys allowed here are ${known.join(', ')}`;
 }

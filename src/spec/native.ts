@@ -135,6 +135,19 @@ function backupChecks(backups: unknown[]): PointedMessage[] {
   return out;
 }
 
+/** Integer settings are 32-bit in Manticore: a larger number is refused here, not by CREATE TABLE on every node. */
+export const MAX_SETTING_INTEGER = 2_147_483_647;
+
+function settingChecks(settings: Record<string, unknown>): PointedMessage[] {
+  const out: PointedMessage[] = [];
+  for (const [key, value] of Object.entries(settings)) {
+    if (typeof value === 'number' && !(Number.isFinite(value) && Math.abs(value) <= MAX_SETTING_INTEGER)) {
+      out.push({ pointer: joinPointer('/settings', key), message: `${value} is too large: Manticore takes at most ${MAX_SETTING_INTEGER}` });
+    }
+  }
+  return out;
+}
+
 /** Checks JSON Schema cannot express. Each looks at types itself: the document may also have schema errors. */
 function semanticChecks(doc: Record<string, unknown>): PointedMessage[] {
   const out: PointedMessage[] = [];
@@ -143,6 +156,7 @@ function semanticChecks(doc: Record<string, unknown>): PointedMessage[] {
     if (msg !== undefined) out.push({ pointer: '/name', message: msg });
   }
   if (Array.isArray(doc.columns)) out.push(...columnChecks(doc.columns));
+  if (isPlainObject(doc.settings)) out.push(...settingChecks(doc.settings));
   if (isPlainObject(doc.import)) out.push(...importChecks(doc.import));
   if (Array.isArray(doc.backups)) out.push(...backupChecks(doc.backups));
   return out;
