@@ -27,7 +27,9 @@ import { MachineRuntime } from '../machines/runtime/machine-runtime.js';
 import { ManticorePools } from '../manticore/client.js';
 import { ControllerMetrics } from '../observe/metrics.js';
 import { logOperations } from '../observe/operation-log.js';
-import { createPlatform } from '../platform/index.js';
+import { createPlatform, KubernetesPlatform } from '../platform/index.js';
+import { createLeaseElector, runWithLeaderElection } from '../platform/kubernetes/index.js';
+import type { KubernetesConfig } from '../config/kubernetes.js';
 import type { NodeRef, Platform } from '../platform/types.js';
 import { Controller, type ControllerOptions } from '../reconcile/controller.js';
 import { LOOPBACK_OPTIONS, repoRoot } from '../sim/launcher.js';
@@ -100,6 +102,9 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
       logger,
       logLevel: config.logLevel,
     });
+  // Kubernetes: ManticoreTable objects join the file/TABLES_CONFIG specs; their /status is written back
+  const kube = platform instanceof KubernetesPlatform ? platform : undefined;
+  const specSource = kube === undefined ? specs : kube.specSource(specs);
   const pools = new ManticorePools({ logger: logger.child({ component: 'manticore' }) });
   const agents = new Map<string, AgentClient>();
   const agentFor = (node: NodeRef): AgentClient => {
@@ -118,7 +123,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
   const controllerOptions: ControllerOptions = {
     clusterName: config.clusterName,
     platform,
-    specs: withScheduleProblems(specs, () => backupScheduleProblems(config.backupSchedules)), // BACKUP_SCHEDULES problems reach the status
+    specs: withScheduleProblems(specSource, () => backupScheduleProblems(config.backupSchedules)), // BACKUP_SCHEDULES problems reach the status
     status,
     pools,
     agentFor,
@@ -134,9 +139,9 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
   const controller = new Controller(controllerOptions);
   metrics.bindQueue(controller);
   // scheduled backups (BACKUP_SCHEDULES + spec `backups`): one replica fires (lease in the data dir), retention after each success
-  const scheduler = createControllerScheduler({ dataDir: config.dataDir, envEntries: config.backupSchedules, missedWindowMs: config.backupMissedWindowMs, specs, backups: controller, operations: status, logger: logger.child({ component: 'backup-schedule' }), ...(controllerOptions.backup ? { backup: controllerOptions.backup } : {}) });
+  const scheduler = createControllerScheduler({ dataDir: config.dataDir, envEntries: config.backupSchedules, missedWindowMs: config.backupMissedWindowMs, specs: specSource, backups: controller, operations: status, logger: logger.child({ component: 'backup-schedule' }), ...(controllerOptions.backup ? { backup: controllerOptions.backup } : {}) });
   // scheduled imports (spec `import.schedule`): one replica fires (its own lease in the data dir)
-  const importScheduler = createControllerImportScheduler({ dataDir: config.dataDir, specs, imports: controller, logger: logger.child({ component: 'import-schedule' }) });
+  const importScheduler = createControllerImportScheduler({ dataDir: config.dataDir, specs: specSource, imports: controller, logger: logger.child({ component: 'import-schedule' }) });
 
   let server: Server | undefined;
   let url: string | undefined;
@@ -161,6 +166,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
   try {
     await platform.start();
     controller.start();
+    kube?.startStatusWriter(status);
     scheduler.start();
     importScheduler.start();
     if (o.api !== false) {
@@ -227,9 +233,47 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.logLevel, format: config.logFormat, defaultMeta: { process: 'controller' } });
   const token = loadControllerToken(process.env, config.dataDir);
+  if (config.platform.kind === 'kubernetes') return runKubernetesController(config, config.platform.kubernetes, token.token, logger);
   const stack = await startStack({ config, token: token.token, env: process.env, logger });
   logger.info('controller started', { url: stack.url, platform: stack.platform.kind, cluster: config.clusterName, dataDir: config.dataDir });
   stopOnSignals(stack, logger, (line) => logger.info(line));
+}
+
+/**
+ * PLATFORM=kubernetes: only the replica holding the Lease runs the stack; the other stands by and
+ * forwards API requests to the leader (src/platform/kubernetes/leadership.ts). Losing the Lease exits.
+ */
+function runKubernetesController(config: ControllerConfig, kube: KubernetesConfig, token: string, logger: Logger): void {
+  const leadership = runWithLeaderElection({
+    elector: createLeaseElector(kube, logger),
+    identity: kube.identity,
+    listen: config.listen,
+    logger: logger.child({ component: 'leadership' }),
+    startLeader: async () => {
+      const stack = await startStack({ config, token, env: process.env, logger });
+      logger.info('controller started (leader)', { url: stack.url, platform: 'kubernetes', cluster: config.clusterName, identity: kube.identity });
+      return stack;
+    },
+    onLost: (reason) => {
+      logger.error('exiting: this replica is no longer the leader', { reason });
+      process.exit(1);
+    },
+  });
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    logger.info(`${signal}: stopping the controller and releasing the leader Lease`);
+    leadership.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error('stop failed', { err: errorMessage(err) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 }
 
 function isMain(): boolean {

@@ -9,6 +9,7 @@ import { ValidationError } from '../lib/errors.js';
 import type { NodeRef } from '../platform/types.js';
 import { resolveBinariesFrom, type Binaries } from './binaries.js';
 import { isControlPlaneEnv, loadControlPlaneConfig, type ControlPlaneConfig } from './controlplane.js';
+import { loadKubernetesConfig, type KubernetesConfig } from './kubernetes.js';
 import { parseNodeList } from './nodes.js';
 import { CONTROLLER_SETTINGS as S } from './settings.js';
 import { parseFlags, parseListen, SettingSource, type Env, type ListenAddress } from './source.js';
@@ -21,7 +22,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export type ConfiguredPlatform =
   | { kind: 'local'; nodes: number; binaries: Binaries }
   | { kind: 'static'; nodes: NodeRef[] }
-  | { kind: 'controlplane'; controlplane: ControlPlaneConfig };
+  | { kind: 'controlplane'; controlplane: ControlPlaneConfig }
+  | { kind: 'kubernetes'; kubernetes: KubernetesConfig };
 
 export interface ControllerConfig {
   listen: ListenAddress;
@@ -82,7 +84,7 @@ export function loadControllerConfig(options: LoadOptions): ControllerConfig {
   const clusterName = clusterRaw ? validateIdentifier(clusterRaw.value, 'cluster', clusterRaw.from) : 'manticore';
 
   const nodesRaw = src.raw(S.nodes);
-  const platformKind = src.oneOf(S.platform, ['local', 'static', 'controlplane'] as const, nodesRaw ? 'static' : isControlPlaneEnv(src) ? 'controlplane' : 'local');
+  const platformKind = src.oneOf(S.platform, ['local', 'static', 'controlplane', 'kubernetes'] as const, nodesRaw ? 'static' : isControlPlaneEnv(src) ? 'controlplane' : 'local');
   let platform: ConfiguredPlatform;
   if (platformKind === 'static') {
     if (!nodesRaw) throw new ValidationError('NODES', 'PLATFORM=static needs the node list: set NODES, e.g. NODES=10.0.0.5,10.0.0.6');
@@ -93,6 +95,8 @@ export function loadControllerConfig(options: LoadOptions): ControllerConfig {
       agentPort: src.port(S.agentPort, 8080),
     };
     platform = { kind: 'static', nodes: parseNodeList(nodesRaw.value, defaults, nodesRaw.from) };
+  } else if (platformKind === 'kubernetes') {
+    platform = { kind: 'kubernetes', kubernetes: loadKubernetesConfig(src, listen.port) };
   } else if (platformKind === 'controlplane') {
     platform = { kind: 'controlplane', controlplane: loadControlPlaneConfig(src) };
   } else {

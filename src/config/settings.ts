@@ -52,7 +52,7 @@ export const CONTROLLER_SETTINGS = {
   specsDir: s('controller', 'specsDir', ['SPECS_DIR'], '`<data dir>/specs`', 'directory of table spec `.json` files (watched)', '--specs-dir'),
   tablesConfig: s('controller', 'tablesConfig', ['TABLES_CONFIG'], '(none)', 'table specs as JSON (the original `{"<table>": "<csv path>"}` form is accepted)'),
   clusterName: s('controller', 'clusterName', ['CLUSTER_NAME'], '`manticore`', 'name of the Manticore replication cluster', '--cluster'),
-  platform: s('controller', 'platform', ['PLATFORM'], '`static` when `NODES` is set, `controlplane` inside a Control Plane workload, else `local`', 'where the nodes run: `local` (spawned on loopback), `static` (the `NODES` list) or `controlplane` (the replicas of `MANTICORE_WORKLOAD`)', '--platform'),
+  platform: s('controller', 'platform', ['PLATFORM'], '`static` when `NODES` is set, `controlplane` inside a Control Plane workload, else `local`', 'where the nodes run: `local` (spawned on loopback), `static` (the `NODES` list), `controlplane` (the replicas of `MANTICORE_WORKLOAD`) or `kubernetes` (the pods of `K8S_STATEFULSET`)', '--platform'),
   nodes: s(
     'controller',
     'nodes',
@@ -94,6 +94,17 @@ export const CONTROLLER_SETTINGS = {
   cplnPollInterval: s('controller', 'cplnPollInterval', ['CONTROLPLANE_POLL_INTERVAL'], '`15s`', 'how often the Control Plane platform re-reads the workload and probes the replicas'),
   cplnRequestTimeout: s('controller', 'cplnRequestTimeout', ['CONTROLPLANE_REQUEST_TIMEOUT'], '`30s`', 'timeout of one Control Plane API request (429 and 5xx are retried with backoff)'),
   metricsRequireToken: s('controller', 'metricsRequireToken', ['METRICS_REQUIRE_TOKEN'], '`false`', '`true` puts `GET /metrics` (Prometheus text format) behind the API bearer token; by default it is open, like `/api/status`'),
+  k8sNamespace: s('controller', 'k8sNamespace', ['K8S_NAMESPACE', 'POD_NAMESPACE'], "the pod's own namespace (service account), else `default`", 'Kubernetes (PLATFORM=kubernetes; src/config/kubernetes.ts): namespace of the StatefulSet, ManticoreTables, Jobs and the Lease'),
+  k8sStatefulSet: s('controller', 'k8sStatefulSet', ['K8S_STATEFULSET'], '`manticore`', 'Kubernetes: the Manticore StatefulSet; its desired replicas are the nodes `<sts>-<i>`'),
+  k8sService: s('controller', 'k8sService', ['K8S_SERVICE'], "the StatefulSet's `serviceName`", 'Kubernetes: headless Service of the pods (node addresses `<pod>.<svc>.<ns>.svc`)'),
+  k8sLease: s('controller', 'k8sLease', ['K8S_LEASE'], '`manticore-orchestrator`', 'Kubernetes: the coordination.k8s.io Lease the controller replicas elect their leader with'),
+  k8sLeaseDuration: s('controller', 'k8sLeaseDuration', ['K8S_LEASE_DURATION'], '`15s`', 'Kubernetes: how long a Lease not renewed stays with its holder (renewed every third of it)'),
+  podName: s('controller', 'podName', ['POD_NAME', 'HOSTNAME'], '(the host name)', "Kubernetes: this replica's identity in the Lease (downward API `metadata.name`)"),
+  podIp: s('controller', 'podIp', ['POD_IP'], '(none: the standby answers 503 NOT_LEADER)', "Kubernetes: this replica's address, recorded in the Lease so a standby can proxy API requests to the leader"),
+  k8sJobImage: s('controller', 'k8sJobImage', ['K8S_JOB_IMAGE'], "the controller container's own image", 'Kubernetes: image of the backup/restore Jobs (runs the `job` subcommand)'),
+  k8sJobServiceAccount: s('controller', 'k8sJobServiceAccount', ['K8S_JOB_SERVICE_ACCOUNT'], '`manticore-orchestrator-job`', 'Kubernetes: service account of the Jobs'),
+  k8sJobSecret: s('controller', 'k8sJobSecret', ['K8S_JOB_SECRET'], '`manticore-orchestrator-backup`', 'Kubernetes: Secret whose keys become the Jobs\' env (bucket credentials, BACKUP_*; optional)'),
+  kubeconfig: s('controller', 'kubeconfig', ['KUBECONFIG'], '(in-cluster service account)', 'Kubernetes: a kubeconfig file to use instead of the in-cluster service account (its current context)'),
 } as const satisfies Record<string, SettingDoc>;
 
 export const AGENT_SETTINGS = {

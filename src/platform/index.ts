@@ -2,6 +2,7 @@
 import type { ConfiguredPlatform, LogLevel } from '../config/controller.js';
 import type { Logger } from '../lib/logger.js';
 import { ControlPlanePlatform } from './controlplane/controlplane-platform.js';
+import { createKubernetesPlatform } from './kubernetes/index.js';
 import { LocalPlatform } from './local/local-platform.js';
 import { StaticPlatform } from './static/static-platform.js';
 import type { BackupJobLauncher } from '../reconcile/backup-job.js';
@@ -10,6 +11,7 @@ import type { Platform } from './types.js';
 export { LocalPlatform, MAX_LOCAL_NODES, type LocalPlatformOptions } from './local/local-platform.js';
 export { StaticPlatform } from './static/static-platform.js';
 export { ControlPlanePlatform } from './controlplane/controlplane-platform.js';
+export { KubernetesPlatform } from './kubernetes/kubernetes-platform.js';
 export type { NodeStatus, NodePhase, SupervisorTimings } from './local/node-supervisor.js';
 export type { NodeRef, Platform, PlatformKind } from './types.js';
 
@@ -32,6 +34,7 @@ export function backupJobLauncher(platform: Platform): { jobs?: BackupJobLaunche
 /** The platform the configuration names. */
 export function createPlatform(config: ConfiguredPlatform, deps: PlatformDeps): Platform {
   if (config.kind === 'static') return new StaticPlatform(config.nodes);
+  if (config.kind === 'kubernetes') return createKubernetesPlatform(config.kubernetes, deps.logger.child({ component: 'platform' }));
   if (config.kind === 'controlplane') return new ControlPlanePlatform({ config: config.controlplane, logger: deps.logger.child({ component: 'platform' }) });
   return new LocalPlatform({
     dataDir: deps.dataDir,
