@@ -19,12 +19,23 @@ export interface ColumnDecl {
 
 export type SourceFormat = 'csv' | 'tsv';
 
+/** How an import fills the new main slot (default indexer). */
+export type ImportMethod = 'indexer' | 'bulk';
+
 export interface ImportSourceSpec {
   /** one or several segment files: a path on the shared volume, s3://, gs:// or https:// */
   urls: string[];
   format: SourceFormat;
   /** the first line of each segment is a header */
   header: boolean;
+  /** bulk: whether a segment starts with a header is detected (`detectHeader: true`); `header` is then false */
+  detectHeader?: boolean;
+  /** bulk: false when rows carry no id column (ids are then the data rows' positions); default true */
+  idColumn?: boolean;
+  /** bulk: batches in flight (default 4) */
+  workers?: number;
+  /** bulk: rows per /bulk request (default 1000) */
+  batchSize?: number;
   /** indexer mem_limit, e.g. "256M" */
   memLimit?: string;
   /** cron expression for scheduled imports */
@@ -61,6 +72,8 @@ export interface TableSpec {
   import?: ImportSourceSpec;
   /** the main slot tables join the replication cluster too */
   clusterMain: boolean;
+  /** how imports fill the new main slot; undefined means indexer */
+  importMethod?: ImportMethod;
   distributed: DistributedOptions;
   backups: BackupScheduleSpec[];
   deletionPolicy: DeletionPolicy;

@@ -221,6 +221,16 @@ export async function requestImport(env: ImportEnv, req: ImportRequest): Promise
     now,
     timeoutMs: env.timeoutMs ?? DEFAULT_IMPORT_TIMEOUT_MS,
   };
+  if (spec.importMethod === 'bulk') {
+    // the bulk method (src/import/bulk-load.ts): the controller streams the sources into the new slot
+    input.method = 'bulk';
+    input.bulk = {
+      header: spec.import?.detectHeader === true ? 'auto' : (spec.import?.header ?? false),
+      idColumn: spec.import?.idColumn ?? true,
+      workers: spec.import?.workers ?? 4,
+      batchSize: spec.import?.batchSize ?? 1000,
+    };
+  }
   const at = new Date(now).toISOString();
   const op: OperationRecord = {
     id: operationId,
@@ -230,7 +240,7 @@ export async function requestImport(env: ImportEnv, req: ImportRequest): Promise
     requestedBy: req.requestedBy,
     requestedAt: at,
     state: 'running',
-    steps: [{ name: 'request', state: 'succeeded', startedAt: at, finishedAt: at, message: `sources: ${sources.join(', ')}; build on ${buildNode.name}` }],
+    steps: [{ name: 'request', state: 'succeeded', startedAt: at, finishedAt: at, message: `sources: ${sources.join(', ')}; ${input.method === 'bulk' ? 'bulk load through HTTP /bulk' : `build on ${buildNode.name}`}` }],
     figures: { nodes: nodes.length },
   };
   env.status.upsertOperation(op);

@@ -110,6 +110,7 @@ export function mergeContributions(contributions: readonly TableContribution[]):
     }
     const imp: ImportSourceSpec = { urls: [path], format, header: only.importOptions?.header ?? false };
     if (only.importOptions?.memLimit !== undefined) imp.memLimit = only.importOptions.memLimit;
+    if (only.importOptions?.detectHeader === true) imp.detectHeader = true;
     specs.set(table, { spec: { ...only.spec, import: imp }, origin: only.origin });
   }
   return { specs, problems, unresolved };

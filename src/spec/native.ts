@@ -89,8 +89,26 @@ function impliedFormat(sources: string[]): { format?: SourceFormat; problem?: st
   return only === undefined ? {} : { format: only };
 }
 
-function importChecks(imp: Record<string, unknown>): PointedMessage[] {
+/** The bulk-only import options, refused for the indexer method. */
+const BULK_ONLY: { key: string; applies: (v: unknown) => boolean; what: string }[] = [
+  { key: 'detectHeader', applies: (v) => v === true, what: '"detectHeader": true (header detection)' },
+  { key: 'idColumn', applies: (v) => v === false, what: '"idColumn": false (rows without an id column)' },
+  { key: 'workers', applies: (v) => v !== undefined, what: '"workers"' },
+  { key: 'batchSize', applies: (v) => v !== undefined, what: '"batchSize"' },
+];
+
+function importChecks(imp: Record<string, unknown>, method: unknown): PointedMessage[] {
   const out: PointedMessage[] = [];
+  if (imp.detectHeader === true && imp.header === true) {
+    out.push({ pointer: '/import/detectHeader', message: 'a header is either declared ("header": true) or detected ("detectHeader": true): remove one of them' });
+  }
+  if (method !== 'bulk') {
+    for (const b of BULK_ONLY) {
+      if (b.applies(imp[b.key])) {
+        out.push({ pointer: `/import/${b.key}`, message: `${b.what} is an option of importMethod "bulk" (indexer builds need a declared header and an id column): set "importMethod": "bulk" or remove it` });
+      }
+    }
+  }
   const sources = sourcesOf(imp.source);
   for (const s of sources) {
     const msg = sourceMessage(s.value);
@@ -157,7 +175,7 @@ function semanticChecks(doc: Record<string, unknown>): PointedMessage[] {
   }
   if (Array.isArray(doc.columns)) out.push(...columnChecks(doc.columns));
   if (isPlainObject(doc.settings)) out.push(...settingChecks(doc.settings));
-  if (isPlainObject(doc.import)) out.push(...importChecks(doc.import));
+  if (isPlainObject(doc.import)) out.push(...importChecks(doc.import, doc.importMethod));
   if (Array.isArray(doc.backups)) out.push(...backupChecks(doc.backups));
   return out;
 }
@@ -183,6 +201,10 @@ function buildImport(imp: Record<string, unknown>): ImportSourceSpec {
   const urls = typeof imp.source === 'string' ? [imp.source] : (imp.source as string[]).slice();
   const format = (imp.format as SourceFormat | undefined) ?? impliedFormat(urls).format ?? 'csv';
   const spec: ImportSourceSpec = { urls, format, header: imp.header === true };
+  if (imp.detectHeader === true) spec.detectHeader = true;
+  if (imp.idColumn === false) spec.idColumn = false;
+  if (typeof imp.workers === 'number') spec.workers = imp.workers;
+  if (typeof imp.batchSize === 'number') spec.batchSize = imp.batchSize;
   if (typeof imp.memLimit === 'string') spec.memLimit = imp.memLimit;
   if (typeof imp.schedule === 'string') spec.schedule = imp.schedule.trim();
   return spec;
@@ -212,6 +234,7 @@ function buildSpec(doc: Record<string, unknown>): TableSpec {
     deletionPolicy: doc.deletionPolicy === 'delete' ? 'delete' : 'retain',
   };
   if (isPlainObject(doc.import)) spec.import = buildImport(doc.import);
+  if (doc.importMethod === 'bulk') spec.importMethod = 'bulk';
   return spec;
 }
 

@@ -7,8 +7,8 @@
  *
  * Differences from the original, on purpose: unknown column types and an `id` column are refused
  * (the original turned the first into text and sent the second to CREATE TABLE); `clusterMain`
- * keeps the original default `true`; `importMethod` is accepted and ignored (every import is a
- * blue/green indexer build); a memLimit above indexer's 2047M maximum (the original default was 2G)
+ * keeps the original default `true`; `importMethod: "bulk"` selects the bulk method (absent means indexer
+ * here, where the original defaulted to bulk), with the header detected unless `hasHeader` is given; a memLimit above indexer's 2047M maximum (the original default was 2G)
  * becomes 2047M, the value indexer itself would use; `hasHeader: false` or absent means no header
  * (the original guessed).
  */
@@ -125,7 +125,7 @@ function convertEntry(table: string, entry: unknown, origin: SpecOrigin): { cont
     }
   }
   if (config.importMethod !== undefined && config.importMethod !== 'bulk' && config.importMethod !== 'indexer') {
-    problem(`${cfgAt}/importMethod`, `${show(config.importMethod)} is not an import method; use bulk or indexer (both import with indexer here)`);
+    problem(`${cfgAt}/importMethod`, `${show(config.importMethod)} is not an import method; use bulk or indexer`);
   }
   if (config.hasHeader !== undefined && typeof config.hasHeader !== 'boolean') {
     problem(`${cfgAt}/hasHeader`, `expected boolean, got ${jsonType(config.hasHeader)} ${show(config.hasHeader)}: use true or false`);
@@ -145,12 +145,15 @@ function convertEntry(table: string, entry: unknown, origin: SpecOrigin): { cont
     columns,
     clusterMain: config.clusterMain ?? true,
     distributed,
+    ...(config.importMethod === 'bulk' ? { importMethod: 'bulk' } : {}),
   };
   const result = validateNativeTable(native, origin, pointerMapFor(base));
   for (const p of result.problems) problems.push({ ...p, table });
   if (result.spec === undefined || problems.length > 0) return { problems };
   const importOptions: TableContribution['importOptions'] = { header: config.hasHeader === true };
   if (memLimit !== undefined) importOptions.memLimit = memLimit;
+  // the bulk method guessed the header when hasHeader was not given; so does ours
+  if (config.importMethod === 'bulk' && config.hasHeader === undefined) importOptions.detectHeader = true;
   return { contribution: { table, origin, pointer: base, spec: result.spec, importOptions }, problems };
 }
 

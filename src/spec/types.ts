@@ -18,7 +18,7 @@ export interface TableContribution {
   /** a TABLES_CONFIG path: the import source, without columns */
   sourcePath?: string;
   /** import options of an original registry entry, applied when a TABLES_CONFIG path supplies the source */
-  importOptions?: { header: boolean; memLimit?: string };
+  importOptions?: { header: boolean; memLimit?: string; detectHeader?: boolean };
 }
 
 export interface DocumentResult {

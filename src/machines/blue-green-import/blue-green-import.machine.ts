@@ -17,10 +17,11 @@
  */
 import { assign, fromPromise, setup } from 'xstate';
 import type { Slot } from '../../domain/names.js';
+import type { BulkCheckpoint } from '../../import/bulk-load.js';
 
 export const BLUE_GREEN_IMPORT_MACHINE = 'blue-green-import';
 /** Bump when states or context change shape: persisted snapshots of another version are dropped. */
-export const BLUE_GREEN_IMPORT_VERSION = 3;
+export const BLUE_GREEN_IMPORT_VERSION = 4;
 
 /** What the agent's `build-main` job needs (besides table, slot and outDir). */
 export interface BuildSource {
@@ -33,8 +34,22 @@ export interface BuildSource {
   outDir: string;
 }
 
+/** The bulk method's options (importMethod "bulk"); sources and format come from `build`. */
+export interface BulkOptions {
+  /** true/false: declared; 'auto': detected per segment */
+  header: boolean | 'auto';
+  /** the first field is the document id (else ids are the data rows' positions) */
+  idColumn: boolean;
+  workers: number;
+  batchSize: number;
+}
+
 export interface ImportInput {
   operationId: string;
+  /** how the new slot is filled (default indexer) */
+  method?: 'indexer' | 'bulk';
+  /** with method 'bulk' */
+  bulk?: BulkOptions;
   clusterName: string;
   table: string;
   clusterMain: boolean;
@@ -60,6 +75,10 @@ export const RETRY_MAX_MS = 30_000;
 
 export interface ImportContext {
   operationId: string;
+  method: 'indexer' | 'bulk';
+  bulk?: BulkOptions;
+  /** bulk: what is loaded so far (persisted: a restarted controller resumes from it) */
+  bulkCheckpoint?: BulkCheckpoint;
   clusterName: string;
   table: string;
   clusterMain: boolean;
@@ -151,6 +170,19 @@ export interface FlipResult {
   /** DROP + CREATE gap per node that has no Buddy */
   gapsMs: Record<string, number>;
 }
+export interface CreateSlotInput extends ImportEffectBase {
+  slot: Slot;
+  nodes: string[];
+  clusterMain: boolean;
+}
+export interface BulkLoadActorInput extends ImportEffectBase {
+  slot: Slot;
+  nodes: string[];
+  clusterMain: boolean;
+  build: BuildSource;
+  bulk: BulkOptions;
+  checkpoint?: BulkCheckpoint;
+}
 export interface CancelBuildInput extends ImportEffectBase {
   node: string;
 }
@@ -183,9 +215,22 @@ export const blueGreenImportMachine = setup({
     flipDistributed: notProvided('flipDistributed') as unknown as ReturnType<typeof fromPromise<FlipResult, FlipInput>>,
     verifyServing: notProvided('verifyServing') as unknown as ReturnType<typeof fromPromise<NodesResult, VerifyInput>>,
     cancelBuild: notProvided('cancelBuild') as unknown as ReturnType<typeof fromPromise<NodesResult, CancelBuildInput>>,
+    createSlot: notProvided('createSlot') as unknown as ReturnType<typeof fromPromise<NodesResult, CreateSlotInput>>,
+    bulkLoad: notProvided('bulkLoad') as unknown as ReturnType<typeof fromPromise<BulkCheckpoint, BulkLoadActorInput>>,
   },
   guards: {
     canRetry: ({ context }) => context.attempts + 1 < context.maxAttempts,
+    /** a retryable error (an AppError says so) and attempts left: a bad source is not read again */
+    canRetryRetryable: ({ context, event }) => {
+      const err = (event as { error?: { retryable?: unknown } }).error;
+      return context.attempts + 1 < context.maxAttempts && (err === undefined || err.retryable !== false);
+    },
+    isBulk: ({ context }) => context.method === 'bulk',
+    bulkFailedBatches: ({ event }) => {
+      const out = (event as unknown as { output?: BulkCheckpoint }).output;
+      return out !== undefined && out.done && out.failedBatches > 0;
+    },
+    bulkDone: ({ event }) => (event as unknown as { output?: BulkCheckpoint }).output?.done === true,
     pastDeadline: ({ context, event }) => event.type === 'tick' && event.at > context.deadlineAt,
     retryDue: ({ context, event }) => event.type === 'tick' && context.retryAt !== undefined && event.at >= context.retryAt,
     retryUnscheduled: ({ context }) => context.retryAt === undefined,
@@ -240,6 +285,8 @@ export const blueGreenImportMachine = setup({
   id: BLUE_GREEN_IMPORT_MACHINE,
   context: ({ input }) => ({
     operationId: input.operationId,
+    method: input.method ?? 'indexer',
+    ...(input.bulk !== undefined ? { bulk: input.bulk } : {}),
     clusterName: input.clusterName,
     table: input.table,
     clusterMain: input.clusterMain,
@@ -316,7 +363,10 @@ export const blueGreenImportMachine = setup({
       invoke: {
         src: 'dropSlot',
         input: ({ context }) => ({ operationId: context.operationId, clusterName: context.clusterName, table: context.table, slot: context.newSlot!, nodes: context.nodes, clusterMain: context.clusterMain }),
-        onDone: { target: 'building', actions: 'resetAttempts' },
+        onDone: [
+          { guard: 'isBulk', target: 'creatingSlot', actions: 'resetAttempts' },
+          { target: 'building', actions: 'resetAttempts' },
+        ],
         onError: [{ guard: 'canRetry', target: 'droppingStaleRetry', actions: 'noteError' }, { target: 'failed', actions: ['noteError', 'noteFailure'] }],
       },
     },
@@ -326,6 +376,75 @@ export const blueGreenImportMachine = setup({
         tick: [
           { guard: 'pastDeadline', target: 'failed', actions: 'noteDeadline' },
           { guard: 'retryDue', target: 'droppingStale', actions: 'clearRetry' },
+          { guard: 'retryUnscheduled', actions: 'scheduleRetry' },
+        ],
+      },
+    },
+    // bulk: CREATE TABLE <t>_main_<new> (the spec's columns) on every node, or on one + ALTER CLUSTER ADD
+    // (a cancel here or while loading drops the partial slot: there is no build job to stop)
+    creatingSlot: {
+      on: { cancel: { target: 'cancelDropping', actions: 'noteCancel' } },
+      invoke: {
+        src: 'createSlot',
+        input: ({ context }) => ({ operationId: context.operationId, clusterName: context.clusterName, table: context.table, slot: context.newSlot!, nodes: context.nodes, clusterMain: context.clusterMain }),
+        onDone: { target: 'loading', actions: 'resetAttempts' },
+        onError: [{ guard: 'canRetry', target: 'creatingSlotRetry', actions: 'noteError' }, { target: 'cleaningUp', actions: ['noteError', 'noteFailure'] }],
+      },
+    },
+    creatingSlotRetry: {
+      on: {
+        cancel: { target: 'cancelDropping', actions: 'noteCancel' },
+        tick: [
+          { guard: 'pastDeadline', target: 'cleaningUp', actions: 'noteDeadline' },
+          { guard: 'retryDue', target: 'creatingSlot', actions: 'clearRetry' },
+          { guard: 'retryUnscheduled', actions: 'scheduleRetry' },
+        ],
+      },
+    },
+    // bulk: one chunk of batches per entry (about 2 s), its checkpoint persisted before the next
+    loading: {
+      on: { cancel: { target: 'cancelDropping', actions: 'noteCancel' } },
+      invoke: {
+        src: 'bulkLoad',
+        input: ({ context }) => ({
+          operationId: context.operationId,
+          clusterName: context.clusterName,
+          table: context.table,
+          slot: context.newSlot!,
+          nodes: context.nodes,
+          clusterMain: context.clusterMain,
+          build: context.build,
+          bulk: context.bulk!,
+          ...(context.bulkCheckpoint !== undefined ? { checkpoint: context.bulkCheckpoint } : {}),
+        }),
+        onDone: [
+          {
+            guard: 'bulkFailedBatches',
+            target: 'cleaningUp',
+            actions: assign(({ event }) => ({
+              bulkCheckpoint: event.output,
+              failure: `bulk load: ${event.output.failedBatches} of ${event.output.batches} batches failed (${event.output.failedRows} rows not loaded, ${event.output.rows} loaded); first failure: ${event.output.firstError ?? 'unknown'}`,
+            })),
+          },
+          {
+            guard: 'bulkDone',
+            target: 'verifying',
+            actions: [
+              assign(({ context, event }) => ({ bulkCheckpoint: event.output, rowsExpected: event.output.rows, bytes: event.output.bytes, buildMs: Date.now() - context.startedAt })),
+              'resetAttempts',
+            ],
+          },
+          { target: 'loading', reenter: true, actions: [assign(({ event }) => ({ bulkCheckpoint: event.output })), 'resetAttempts'] },
+        ],
+        onError: [{ guard: 'canRetryRetryable', target: 'loadingRetry', actions: 'noteError' }, { target: 'cleaningUp', actions: ['noteError', 'noteFailure'] }],
+      },
+    },
+    loadingRetry: {
+      on: {
+        cancel: { target: 'cancelDropping', actions: 'noteCancel' },
+        tick: [
+          { guard: 'pastDeadline', target: 'cleaningUp', actions: 'noteDeadline' },
+          { guard: 'retryDue', target: 'loading', actions: 'clearRetry' },
           { guard: 'retryUnscheduled', actions: 'scheduleRetry' },
         ],
       },
@@ -542,6 +661,10 @@ export const IMPORT_STEPS: Record<string, string> = {
   choosingRetry: 'choose slot',
   droppingStale: 'drop stale slot',
   droppingStaleRetry: 'drop stale slot',
+  creatingSlot: 'create slot',
+  creatingSlotRetry: 'create slot',
+  loading: 'bulk load',
+  loadingRetry: 'bulk load',
   building: 'build',
   importing: 'import on every node',
   importingRetry: 'import on every node',
@@ -571,6 +694,10 @@ export const CANCELLABLE_STATES: readonly string[] = [
   'choosingRetry',
   'droppingStale',
   'droppingStaleRetry',
+  'creatingSlot',
+  'creatingSlotRetry',
+  'loading',
+  'loadingRetry',
   'building',
   'importing',
   'importingRetry',
