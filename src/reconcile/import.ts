@@ -159,6 +159,9 @@ export function importSources(spec: TableSpec, source: string | string[] | undef
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) {
       throw new ValidationError(`${field}[${i}]`, `${s.split('://')[0]}:// sources are not supported: use a path on the shared volume, an https:// URL, s3://bucket/key or gs://bucket/object`);
     }
+    if (s.split(/[\\/]/).includes('..')) {
+      throw new ValidationError(`${field}[${i}]`, `has a '..' segment: name a path inside the shared volume without '..' (or an absolute path, an https:// URL, s3://bucket/key or gs://bucket/object)`);
+    }
     return path.isAbsolute(s) ? s : path.resolve(sharedDir, s);
   });
 }
