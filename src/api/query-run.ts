@@ -67,7 +67,8 @@ export function selectNode(nodes: readonly NodeRef[], ref: unknown, field: strin
   } else {
     throw new ValidationError(field, `must be a node name or index; nodes: ${names}`);
   }
-  if (found === undefined) throw new ValidationError(field, `no node ${JSON.stringify(ref)}; nodes: ${names}`);
+  const shown = typeof ref === 'string' && ref.length > 40 ? `${ref.slice(0, 40)}...(${ref.length} chars)` : ref;
+  if (found === undefined) throw new ValidationError(field, `no node ${JSON.stringify(shown)}; nodes: ${names}`);
   return found;
 }
 

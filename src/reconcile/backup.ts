@@ -179,7 +179,7 @@ async function sortedNodes(env: BackupEnv): Promise<NodeRef[]> {
 
 /** Starts a backup of one table. Throws ValidationError (nothing changed) or BACKUP_IN_PROGRESS / RESTORE_IN_PROGRESS. */
 export async function requestBackup(env: BackupEnv, req: BackupRequest): Promise<OperationRecord> {
-  const spec = specOf(env, req.table, 'table');
+  const spec = specOf(env, req.table, 'tableName');
   const type = parseType(req.type) ?? 'delta';
   const busy = runningBackup(env.status, env.clusterName, spec.name);
   if (busy) throw conflict('BACKUP_IN_PROGRESS', `a backup of ${spec.name}`, busy);
@@ -245,6 +245,10 @@ export async function requestRestore(env: BackupEnv, req: RestoreRequest): Promi
   const key = restoreMachineKey(env.clusterName, spec.name);
   if (env.runtime.get(key)?.actor.getSnapshot().status === 'active') throw new AppError('RESTORE_IN_PROGRESS', `a restore of ${spec.name} is still finishing; try again in a moment`, { retryable: true });
   const store = env.store();
+  // an archive that is not there is bad input: refused before an operation exists
+  if ((await store.head(objectKey(env.prefix, file.filename))) === undefined) {
+    throw new AppError('NOT_FOUND', `filename: no archive ${file.filename} in ${store.description}: GET /api/backups/files?tableName=${spec.name} lists them`, { details: { field: 'filename' } });
+  }
   const nodes = await sortedNodes(env);
   liveOf(env, spec.name).nodes = nodes;
   const operationId = `restore-${(env.newId ?? (() => randomUUID().slice(0, 8)))()}`;

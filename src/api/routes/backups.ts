@@ -12,6 +12,7 @@
 import { Router } from 'express';
 import type { Request, Response } from 'express';
 import { AppError, isAppError, ValidationError } from '../../lib/errors.js';
+import { validateIdentifier } from '../../manticore/identifiers.js';
 import type { OperationRecord } from '../../status/types.js';
 import type { ApiDeps } from '../deps.js';
 import { methodNotAllowed } from './util.js';
@@ -64,7 +65,8 @@ function bodyOf(req: Request, example: string): Record<string, unknown> {
 function tableOf(b: Record<string, unknown>): string {
   const t = b.tableName ?? b.table;
   if (typeof t !== 'string' || t.trim() === '') throw new ValidationError('tableName', 'name the table, e.g. {"tableName": "products"}');
-  return t.trim();
+  // a table name, before it goes anywhere (messages quote a bounded start of anything else)
+  return validateIdentifier(t.trim(), 'table', 'tableName');
 }
 
 function optionalString(v: unknown, field: string): string | undefined {

@@ -10,6 +10,7 @@
 import { Router } from 'express';
 import type { Request, Response } from 'express';
 import { AppError, isAppError, ValidationError } from '../../lib/errors.js';
+import { validateIdentifier } from '../../manticore/identifiers.js';
 import type { OperationRecord } from '../../status/types.js';
 import type { ApiDeps } from '../deps.js';
 import { notFound, sendData } from '../errors.js';
@@ -66,6 +67,7 @@ export function importsRouter(deps: ApiDeps): Router {
       if (typeof table !== 'string' || table.trim() === '') {
         throw new ValidationError(original ? 'tableName' : 'table', 'name the table to import, e.g. {"table": "products"}');
       }
+      validateIdentifier(table.trim(), 'table', original ? 'tableName' : 'table');
       const source = parseSource(b);
       const sink = sinkOf(deps);
       let op: OperationRecord;
