@@ -27,7 +27,10 @@ export interface Platform {
    * a node that is down is still listed, so the controller sees it as down rather than gone.
    */
   listNodes(): Promise<NodeRef[]>;
-  /** Registers a listener called when the node set may have changed; returns the unsubscribe function. */
+  /**
+   * Registers a listener called when the node set may have changed, or a node's searchd started or
+   * died (what a pod watch reports); returns the unsubscribe function.
+   */
   onChange(listener: () => void): () => void;
   /** Starts whatever the platform runs itself (the local platform spawns nodes and agents). */
   start(): Promise<void>;

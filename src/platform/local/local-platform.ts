@@ -177,6 +177,10 @@ export class LocalPlatform implements Platform {
         buddy: this.o.buddy ?? true,
         timings: this.timings,
         logger: this.o.logger,
+        // searchd up or down is news for the controller now, not at its next resync (a pod watch's role)
+        onPhase: (phase) => {
+          if (phase === 'running' || phase === 'backoff') this.emit();
+        },
       });
       await s.stopLeftovers();
       s.prepare();

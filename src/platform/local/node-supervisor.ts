@@ -76,6 +76,8 @@ export interface SupervisorOptions {
   buddy: boolean;
   timings: SupervisorTimings;
   logger: Logger;
+  /** called after every phase change (the platform tells the controller, as a pod watch would) */
+  onPhase?: (phase: NodePhase) => void;
 }
 
 export class NodeSupervisor {
@@ -132,9 +134,11 @@ export class NodeSupervisor {
   }
 
   private setPhase(phase: NodePhase, reason?: string): void {
-    if (phase !== this.phaseValue) this.log.debug('local node phase', { phase, reason });
+    const changed = phase !== this.phaseValue;
+    if (changed) this.log.debug('local node phase', { phase, reason });
     this.phaseValue = phase;
     if (reason !== undefined) this.reason = reason;
+    if (changed) this.o.onPhase?.(phase);
   }
 
   /** Writes the directories and searchd's config (same ports every time). */
