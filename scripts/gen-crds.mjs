@@ -7,6 +7,9 @@
 // - $ref to #/$defs/... is inlined; $schema, $id, $defs, title and examples are dropped;
 // - additionalProperties: false is dropped (Kubernetes forbids it beside properties; unknown fields are
 //   pruned by the API server and rejected by kubectl's strict field validation);
+// - `default` moves into the description: the API server would write defaults into every object, and
+//   some keys are valid only when meant (workers/batchSize need importMethod bulk); the controller
+//   applies the defaults itself after validation, as it does for files;
 // - a node with several types (`"type": ["string", "array"]`) keeps only its description and gets
 //   x-kubernetes-preserve-unknown-fields: true (the controller validates it with the full schema);
 // - in ManticoreTable `spec`, `name` becomes optional (the controller defaults it to metadata.name with
@@ -45,6 +48,7 @@ export function toStructural(node, root = node, depth = 0) {
   for (const [key, value] of Object.entries(node)) {
     if (DROPPED.has(key)) continue;
     if (key === 'additionalProperties' && value === false) continue;
+    if (key === 'default') continue; // see below
     if (multiType && (TYPE_SPECIFIC.has(key) || key === 'type')) continue;
     if (key === 'type' && Array.isArray(value)) {
       out.type = value[0];
@@ -64,6 +68,10 @@ export function toStructural(node, root = node, depth = 0) {
     }
     out[key] = value;
   }
+  // defaults are not given to the API server: it would write them into every object, and the spec
+  // validation treats some keys as present-only-when-meant (workers/batchSize need importMethod bulk);
+  // the controller applies the defaults itself, as for files. They stay visible in kubectl explain.
+  if ('default' in node && !multiType) out.description = `${node.description ?? ''}${node.description ? ' ' : ''}(default: ${JSON.stringify(node.default)})`;
   if (multiType) {
     out['x-kubernetes-preserve-unknown-fields'] = true;
     out.description = `${node.description ?? ''}${node.description ? ' ' : ''}(one of: ${node.type.join(', ')}; checked by the controller)`;
