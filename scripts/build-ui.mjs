@@ -4,7 +4,7 @@
 // Usage: node scripts/build-ui.mjs [--no-typecheck]
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,10 +46,14 @@ const hash = (data) => createHash('sha256').update(data).digest('hex').slice(0, 
 const jsName = `app-${hash(js.contents)}.js`;
 const cssName = `app-${hash(css)}.css`;
 
-rmSync(out, { recursive: true, force: true });
+// new files first, index.html last, stale bundles removed after: a page loaded meanwhile keeps working
 mkdirSync(out, { recursive: true });
 writeFileSync(join(out, jsName), js.contents);
 writeFileSync(join(out, cssName), css);
 const html = readFileSync(join(src, 'index.html'), 'utf8').replace('/__CSS__', `/${cssName}`).replace('/__JS__', `/${jsName}`);
-writeFileSync(join(out, 'index.html'), html);
+writeFileSync(join(out, 'index.html.tmp'), html);
+renameSync(join(out, 'index.html.tmp'), join(out, 'index.html'));
+for (const name of readdirSync(out)) {
+  if (name !== jsName && name !== cssName && name !== 'index.html') rmSync(join(out, name), { recursive: true, force: true });
+}
 console.log(`build-ui: dist/ui/index.html, ${jsName} (${(js.contents.length / 1024).toFixed(1)} KiB), ${cssName} (${(css.length / 1024).toFixed(1)} KiB)`);

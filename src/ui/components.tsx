@@ -79,7 +79,9 @@ export function Dialog({ title, onClose, children, wide }: { title: string; onCl
     const box = ref.current;
     const first = box?.querySelector<HTMLElement>('[data-autofocus]') ?? box?.querySelector<HTMLElement>(FOCUSABLE);
     first?.focus();
-    return () => before?.focus();
+    return () => {
+      if (before && document.contains(before)) before.focus();
+    };
   }, []);
   const onKey = (e: KeyboardEvent): void => {
     if (e.key === 'Escape') {

@@ -55,6 +55,11 @@ async function shot(name: string, fullPage = true): Promise<void> {
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage });
 }
 
+/** closes the toasts so screenshots show the page */
+async function clearToasts(): Promise<void> {
+  for (const b of await page.locator('.toast button').all()) await b.click({ timeout: 1_000 }).catch(() => undefined);
+}
+
 async function go(nav: string): Promise<void> {
   await page.getByTestId(`nav-${nav}`).click();
   await page.locator('h1.page-title', { hasText: new RegExp(`^${nav}$`, 'i') }).waitFor({ timeout: WAIT.ui });
@@ -131,6 +136,7 @@ before(async () => {
     }
   });
   page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(WAIT.ui);
   page.on('pageerror', (err) => external.push(`pageerror: ${err.message}`));
 });
 
@@ -259,27 +265,8 @@ test('web UI: sign in, query, import, backup/restore, split-brain repair, histor
     await waitOperationRow('restore', 'succeeded');
   });
 
-  await t.test('split brain: the banner shows, the repair button repairs it', async (st) => {
-    const repairs = await apiGet('/api/repairs');
-    if (repairs.status === 404) {
-      st.skip('POST /api/repair is not in this controller yet (issue 6)');
-      return;
-    }
-    await induceSplitBrain({ nodes, cluster: CLUSTER, bootstrapSide: ['node2'], pools: stack.pools });
-    await go('overview');
-    await page.getByTestId('repair-button').waitFor({ timeout: WAIT.ui });
-    await shot('overview-split-brain-light');
-    await page.getByTestId('repair-button').click();
-    await page.getByRole('dialog').waitFor({ timeout: WAIT.ui });
-    await page.getByTestId('confirm').click();
-    await page.getByRole('dialog').waitFor({ state: 'detached', timeout: WAIT.ui });
-    await page.getByTestId('split-brain-banner').waitFor({ state: 'detached', timeout: WAIT.operation });
-    await page.locator('[data-testid="nodes-table"] tbody tr[data-ready="true"]').nth(2).waitFor({ timeout: WAIT.operation });
-    await go('operations');
-    await waitOperationRow('repair', 'succeeded');
-  });
-
   await t.test('history: every operation is listed; screenshots of every page in light, dark and phone width', async () => {
+    await clearToasts();
     await go('operations');
     const kinds = await page.locator('li[data-testid="operation"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-kind')));
     for (const k of ['import', 'backup', 'restore']) assert.ok(kinds.includes(k), `${k} in the history: ${kinds.join(', ')}`);
@@ -308,8 +295,13 @@ test('web UI: sign in, query, import, backup/restore, split-brain repair, histor
     await shot('overview-phone-dark');
     await go('operations');
     await shot('operations-phone-dark');
+    // back to light, following the system again
     await page.emulateMedia({ colorScheme: 'light' });
     await page.setViewportSize({ width: 1280, height: 860 });
+    await page.evaluate("localStorage.removeItem('mo-theme')");
+    await page.reload();
+    await page.locator('h1.page-title').waitFor({ timeout: WAIT.ui });
+    assert.equal(await page.evaluate<string | undefined>('document.documentElement.dataset.theme'), 'light');
   });
 
   await t.test('keyboard: Tab reaches the navigation with a visible focus, dialogs trap focus and close on Esc', async () => {
@@ -324,7 +316,40 @@ test('web UI: sign in, query, import, backup/restore, split-brain repair, histor
     }
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached', timeout: WAIT.ui });
-    assert.equal(await page.evaluate<string | null>("document.activeElement?.getAttribute('data-testid') ?? null"), 'import-products', 'focus returns to the button');
+    await page
+      .waitForFunction("document.activeElement?.getAttribute('data-testid') === 'import-products'", undefined, { timeout: WAIT.ui })
+      .catch(async () => assert.fail(`focus returns to the button, not ${await page.evaluate<string>('document.activeElement?.outerHTML.slice(0, 120) ?? "nothing"')}`));
+  });
+
+  await t.test('split brain: a real one (simulator partition + pc.bootstrap) shows the banner; the repair button repairs it', async (st) => {
+    await induceSplitBrain({ nodes, cluster: CLUSTER, bootstrapSide: ['node2'], pools: stack.pools });
+    await go('overview');
+    await page.getByTestId('repair-button').waitFor({ timeout: WAIT.ui });
+    assert.match((await page.getByTestId('split-brain-banner').textContent()) ?? '', /Split brain/);
+    await clearToasts();
+    await shot('overview-split-brain-light');
+    await page.getByTestId('repair-button').click();
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor({ timeout: WAIT.ui });
+    await page.getByTestId('confirm').click();
+    const repairs = await apiGet('/api/repairs');
+    if (repairs.status === 404) {
+      // the controller has no repair yet (issue 6): the dialog shows the API's answer and stays open
+      await page.getByTestId('dialog-error').waitFor({ timeout: WAIT.ui });
+      assert.match((await page.getByTestId('dialog-error').textContent()) ?? '', /NOT_FOUND|not found/i);
+      await page.keyboard.press('Escape');
+      st.skip('POST /api/repair is not in this controller yet (issue 6): banner and error display checked, repair not');
+      return;
+    }
+    await dialog.waitFor({ state: 'detached', timeout: WAIT.ui });
+    await page.getByTestId('split-brain-banner').waitFor({ state: 'detached', timeout: WAIT.operation });
+    await page.locator('[data-testid="nodes-table"] tbody tr[data-ready="true"]').nth(2).waitFor({ timeout: WAIT.operation });
+    await go('operations');
+    await waitOperationRow('repair', 'succeeded');
+    const kinds = await page.locator('li[data-testid="operation"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-kind')));
+    for (const k of ['repair', 'restore', 'backup', 'import']) assert.ok(kinds.includes(k), `${k} in the history: ${kinds.join(', ')}`);
+    await clearToasts();
+    await shot('operations-after-repair-light');
   });
 
   await t.test('no request left 127.0.0.1', () => {

@@ -56,6 +56,9 @@ export function fmtNumber(n: number | undefined): string {
 /** Fraction of the steps done (a finished operation is 1). */
 export function progressOf(op: OperationRecord): number {
   if (op.state === 'succeeded') return 1;
+  // an import reports its own percentage (rows built, nodes flipped); steps are the fallback
+  const pct = op.figures?.progressPercent;
+  if (typeof pct === 'number' && Number.isFinite(pct) && op.state === 'running') return Math.min(1, Math.max(0, pct / 100));
   const total = op.steps.length;
   if (total === 0) return op.state === 'running' ? 0.05 : 0;
   const done = op.steps.filter((s) => s.state === 'succeeded').length;

@@ -56,6 +56,7 @@ function OperationRow({ op, now, open, onToggle }: { op: OperationRecord; now: n
           <div class="small muted ellipsis">
             {op.steps.length > 0 ? `${done}/${op.steps.length} steps` : ''}
             {current ? ` · ${current.name}` : ''}
+            {op.state === 'running' && (op.figures?.etaSeconds ?? 0) > 0 ? ` · ETA ${fmtDuration((op.figures?.etaSeconds ?? 0) * 1000)}` : ''}
           </div>
         </div>
         <div class="op-meta small">
