@@ -13,6 +13,7 @@ import { clusterRouter } from './routes/cluster.js';
 import { eventsRouter } from './routes/events.js';
 import { importsRouter } from './routes/imports.js';
 import { backupsRouter } from './routes/backups.js';
+import { repairRouter } from './routes/repair.js';
 import { operationsRouter } from './routes/operations.js';
 import { queryRouter } from './routes/query.js';
 import { tablesRouter } from './routes/tables.js';
@@ -69,6 +70,7 @@ export function createApiApp(deps: ApiDeps): Express {
   api.use(operationsRouter(deps));
   api.use(importsRouter(deps));
   api.use(backupsRouter(deps));
+  api.use(repairRouter(deps));
   api.use(eventsRouter(deps));
   api.use(queryRouter(deps));
   api.use(notFoundHandler);

@@ -20,6 +20,7 @@ import { createApiApp } from '../api/app.js';
 import { backupScheduleProblems, createControllerScheduler, withScheduleProblems } from '../backup/schedule.js';
 import { createControllerImportScheduler } from '../reconcile/import-schedule.js';
 import { controllerUsage, loadControllerConfig, loadControllerToken, loadViewerTokens, type ControllerConfig } from '../config/controller.js';
+import { loadRepairConfig } from '../config/repair.js';
 import { errorMessage } from '../lib/errors.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { controllerBackupOptions } from '../reconcile/backup-store.js';
@@ -132,6 +133,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     resyncMs: config.resyncIntervalMs,
     backup: controllerBackupOptions(config.backup, config.dataDir),
     metrics,
+    repair: loadRepairConfig(o.env), // REPAIR_POLICY, REPAIR_OBSERVATION_GUARD, REPAIR_AUTO_DEBOUNCE
     ...o.controller,
   };
   // on loopback the Galera listener must bind 127.0.0.1 (manticore-facts section 7)

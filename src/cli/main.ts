@@ -10,6 +10,7 @@ import { CANCEL_HELP, runCancel } from './commands/cancel.js';
 import { IMPORT_HELP, runImport } from './commands/import.js';
 import { BACKUP_HELP, runBackup } from './commands/backup.js';
 import { RESTORE_HELP, runRestore } from './commands/restore.js';
+import { REPAIR_HELP, runRepair } from './commands/repair.js';
 import { DESCRIBE_HELP, runDescribe } from './commands/describe.js';
 import { GET_HELP, runGet } from './commands/get.js';
 import { QUERY_HELP, runQuery } from './commands/query.js';
@@ -34,6 +35,7 @@ Commands:
   cancel ID                                cancel a running import
   backup TABLE [--type delta|main] [--wait] back up a table to the bucket
   restore TABLE FILE [--wait]              restore a table from an archive
+  repair [--source NODE] [--wait]          repair a split brain (one side survives, the others rejoin it)
   get backups TABLE                        list a table's archives, newest first
 
 Global flags:
@@ -61,6 +63,7 @@ const COMMANDS: Record<string, CommandDef> = {
   cancel: { help: CANCEL_HELP, run: runCancel },
   backup: { help: BACKUP_HELP, run: runBackup },
   restore: { help: RESTORE_HELP, run: runRestore },
+  repair: { help: REPAIR_HELP, run: runRepair },
 };
 
 export async function runMctl(argv: readonly string[], env: CliEnv, io: Io, signal: AbortSignal): Promise<number> {

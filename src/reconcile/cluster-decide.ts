@@ -12,7 +12,8 @@
  *   (grastate seqno when >= 0, else the last_committed recorded while the cluster ran), ties to the
  *   safe_to_bootstrap node, then to the lowest ordinal;
  * - unknown positions make the choice ambiguous (RecoveryPending) unless a forced bootstrap names a node;
- * - several primaries or uuid groups are split brain: detected, never acted on here.
+ * - several primaries or uuid groups, or a non-primary majority, are split brain: detected here with
+ *   each group's nodes, seqno and rows (repaired by the split-brain-repair machine, src/reconcile/repair.ts).
  */
 import type { ClusterComponentStatus, ClusterNodeState } from '../manticore/parse.js';
 import type { Grastate, StartGate, StartMode } from '../agent/protocol.js';
@@ -67,6 +68,8 @@ export interface NodeFacts {
   positionSource: PositionSource;
   safeToBootstrap: boolean;
   gate?: StartGate;
+  /** row counts of managed tables this pass counted (observation `rows`), by table */
+  rows: Record<string, number>;
 }
 
 export type RecoveryMode = 'new-cluster' | 'new-cluster-force' | 'pc-bootstrap' | 'create-from-local';
@@ -92,8 +95,37 @@ export type FormationDecision =
   | { kind: 'recover'; source: string; mode: RecoveryMode; others: string[]; reason: string; forced?: ForcedBootstrapRequest }
   /** no safe choice: wait and say why (RecoveryPending) */
   | { kind: 'ambiguous'; reason: string; missing: string[] }
-  /** several primaries or uuid groups: refuse to act */
-  | { kind: 'split-brain'; reason: string; groups: string[][] };
+  /** several primaries or uuid groups, or a non-primary majority: refuse to act (a repair does) */
+  | SplitBrainDecision;
+
+/** One side of a split brain: a component (members sharing a view) or a node outside any. */
+export interface SplitBrainGroup {
+  nodes: string[];
+  /** cluster uuid of the side (a standalone node: the uuid of the history it holds) */
+  uuid?: string;
+  /** member of a primary component */
+  primary: boolean;
+  /** its nodes run outside the cluster (they dropped it) */
+  standalone: boolean;
+  /** highest position among its nodes (live last_committed, else grastate / recorded) */
+  seqno?: number;
+  /** lowest ordinal of its nodes */
+  ordinal: number;
+  /** rows of managed tables per node, from this pass's observations: {node: {table: rows}} */
+  rows: Record<string, Record<string, number>>;
+}
+
+export type SplitBrainCause = 'uuids' | 'primaries' | 'non-primary-majority';
+
+export interface SplitBrainDecision {
+  kind: 'split-brain';
+  reason: string;
+  /** node names per group (ordinal order) */
+  groups: string[][];
+  cause: SplitBrainCause;
+  /** every group with its uuid, seqno and rows */
+  detail: SplitBrainGroup[];
+}
 
 export interface DecideInput {
   clusterName: string;
@@ -164,6 +196,7 @@ export function nodeFacts(clusterName: string, o: NodeObservation, recorded: Rec
     positionSource,
     safeToBootstrap: grastate?.safeToBootstrap === true,
     gate: agent?.gate,
+    rows: { ...(searchd?.rows ?? {}) },
   };
 }
 
@@ -190,10 +223,12 @@ function list(xs: readonly string[]): string {
 // split brain
 
 /**
- * Several primaries that do not see each other, or several uuid groups among the nodes that hold
- * history of this cluster and are up: split brain (repair is a later issue; here it is detected).
+ * Split brain (issue 6): several primaries with different uuids, nodes holding different histories
+ * next to a running primary, two primary components of one uuid that do not see each other, or a
+ * non-primary majority (most nodes answer as members without quorum, while another component is
+ * primary or they form several components). Only nodes that answer count.
  */
-export function decideSplitBrain(facts: readonly NodeFacts[]): { kind: 'split-brain'; reason: string; groups: string[][] } | undefined {
+export function decideSplitBrain(facts: readonly NodeFacts[]): SplitBrainDecision | undefined {
   const primaries = facts.filter((f) => f.role === 'member' && f.status === 'primary');
   const byUuid = new Map<string, string[]>();
   for (const f of facts) {
@@ -202,19 +237,19 @@ export function decideSplitBrain(facts: readonly NodeFacts[]): { kind: 'split-br
     if (uuid === undefined) continue;
     byUuid.set(uuid, [...(byUuid.get(uuid) ?? []), f.name]);
   }
+  const found = (cause: SplitBrainCause, reason: string, groups: string[][]): SplitBrainDecision => {
+    const detail = splitBrainGroups(facts);
+    return { kind: 'split-brain', cause, reason: `${reason}: ${describeGroups(detail)}`, groups, detail };
+  };
   // a standalone node with a different uuid matters only next to a running primary of another uuid
   const primaryUuids = new Set(primaries.map((p) => p.uuid).filter((u): u is string => u !== undefined));
   if (primaryUuids.size > 1) {
     const groups = [...primaryUuids].map((u) => primaries.filter((p) => p.uuid === u).map((p) => p.name));
-    return { kind: 'split-brain', reason: `primaries with different cluster uuids: ${groups.map((g) => `[${g.join(', ')}]`).join(' vs ')}`, groups };
+    return found('uuids', `primaries with different cluster uuids: ${groups.map((g) => `[${g.join(', ')}]`).join(' vs ')}`, groups);
   }
   if (primaryUuids.size === 1 && byUuid.size > 1) {
     const groups = [...byUuid.values()];
-    return {
-      kind: 'split-brain',
-      reason: `nodes hold different histories of the cluster (uuid groups ${groups.map((g) => `[${g.join(', ')}]`).join(' vs ')}); joining would discard one side`,
-      groups,
-    };
+    return found('uuids', `nodes hold different histories of the cluster (uuid groups ${groups.map((g) => `[${g.join(', ')}]`).join(' vs ')}); joining would discard one side`, groups);
   }
   // two primary components of the same uuid that do not see each other (pc.bootstrap on both sides)
   for (let i = 0; i < primaries.length; i++) {
@@ -224,11 +259,76 @@ export function decideSplitBrain(facts: readonly NodeFacts[]): { kind: 'split-br
       if (!a || !b || a.nodesView.length === 0 || b.nodesView.length === 0) continue;
       if (!a.nodesView.includes(b.apiAddress) && !b.nodesView.includes(a.apiAddress)) {
         const groups = sortedGroups(primaries);
-        return { kind: 'split-brain', reason: `two primary components do not see each other: ${groups.map((g) => `[${g.join(', ')}]`).join(' vs ')}`, groups };
+        return found('primaries', `two primary components do not see each other: ${groups.map((g) => `[${g.join(', ')}]`).join(' vs ')}`, groups);
       }
     }
   }
+  // a non-primary majority: most nodes answer as members without quorum
+  const nonPrimary = facts.filter((f) => f.role === 'member' && f.status !== 'primary' && f.status !== undefined);
+  if (facts.length > 1 && nonPrimary.length * 2 > facts.length) {
+    const components = new Set(nonPrimary.map((m) => componentKey(m)));
+    if (primaries.length > 0 || components.size > 1) {
+      const detail = splitBrainGroups(facts);
+      return found(
+        'non-primary-majority',
+        `a majority of the nodes (${list(names(nonPrimary))}) are members without quorum` + (primaries.length > 0 ? ` while ${list(names(primaries))} run a primary component` : ` in ${components.size} components`),
+        detail.map((g) => g.nodes),
+      );
+    }
+  }
   return undefined;
+}
+
+function componentKey(f: NodeFacts): string {
+  return `${f.uuid ?? ''}|${sortedUnique([f.apiAddress, ...f.nodesView]).join(',')}`;
+}
+
+/** The sides of a split brain among the nodes that answer: components of members, and each standalone node with history. */
+export function splitBrainGroups(facts: readonly NodeFacts[]): SplitBrainGroup[] {
+  const groups = new Map<string, NodeFacts[]>();
+  for (const f of facts) {
+    let key: string | undefined;
+    if (f.role === 'member') key = `m|${componentKey(f)}`;
+    else if (f.role === 'standalone' && f.history === 'yes') key = `s|${f.name}`;
+    if (key === undefined) continue;
+    groups.set(key, [...(groups.get(key) ?? []), f]);
+  }
+  return [...groups.values()]
+    .map((fs) => {
+      const positions = fs.map((f) => f.position).filter((p): p is number => p !== undefined);
+      const first = fs[0] as NodeFacts;
+      const g: SplitBrainGroup = {
+        nodes: names(fs),
+        primary: first.role === 'member' && first.status === 'primary',
+        standalone: first.role === 'standalone',
+        ordinal: Math.min(...fs.map((f) => f.ordinal)),
+        rows: Object.fromEntries(fs.map((f) => [f.name, { ...f.rows }])),
+      };
+      const uuid = first.role === 'member' ? first.uuid : first.historyUuid;
+      if (uuid !== undefined) g.uuid = uuid;
+      if (positions.length > 0) g.seqno = Math.max(...positions);
+      return g;
+    })
+    .sort((a, b) => a.ordinal - b.ordinal);
+}
+
+/** "[node0, node1] primary uuid 1234abcd seqno 7 rows items_delta=5 | [node2] ..." */
+export function describeGroups(groups: readonly SplitBrainGroup[]): string {
+  return groups
+    .map((g) => {
+      const state = g.standalone ? 'outside the cluster' : g.primary ? 'primary' : 'non-primary';
+      const rows = g.nodes
+        .map((n) => {
+          const r = g.rows[n] ?? {};
+          const parts = Object.keys(r)
+            .sort()
+            .map((t) => `${t}=${r[t]}`);
+          return parts.length > 0 ? `${n}: ${parts.join(' ')}` : undefined;
+        })
+        .filter((x): x is string => x !== undefined);
+      return `[${g.nodes.join(', ')}] ${state}, uuid ${g.uuid ?? '?'}, seqno ${g.seqno ?? '?'}${rows.length > 0 ? `, rows ${rows.join('; ')}` : ''}`;
+    })
+    .join(' | ');
 }
 
 function sortedGroups(primaries: readonly NodeFacts[]): string[][] {
@@ -498,6 +598,8 @@ export interface ConditionsInput {
   decision: FormationDecision;
   /** the running operation, if any (kind and current step) */
   operation?: { id: string; kind: string; step: string };
+  /** the SplitBrain condition as the repair module states it (guard, repair running); default: from the decision */
+  splitBrain?: ConditionInput;
 }
 
 /** The cluster conditions of a pass (pure). */
@@ -525,9 +627,10 @@ export function decideClusterConditions(input: ConditionsInput): ConditionInput[
       : { type: 'Degraded', status: 'False', reason: primary ? 'AllNodesSynced' : 'NoPrimaryComponent', message: primary ? 'every node is primary and synced' : 'no primary component to be degraded from' },
   );
   out.push(
-    decision.kind === 'split-brain'
-      ? { type: 'SplitBrain', status: 'True', reason: 'SeveralComponents', message: `${decision.reason}; the controller does not act until it is repaired` }
-      : { type: 'SplitBrain', status: 'False', reason: 'OneComponent', message: 'one cluster history' },
+    input.splitBrain ??
+      (decision.kind === 'split-brain'
+        ? { type: 'SplitBrain', status: 'True', reason: 'SeveralComponents', message: `${decision.reason}; the controller does not act until it is repaired`, details: { cause: decision.cause, groups: decision.detail } }
+        : { type: 'SplitBrain', status: 'False', reason: 'OneComponent', message: 'one cluster history' }),
   );
   if (decision.kind === 'ambiguous') {
     out.push({ type: 'RecoveryPending', status: 'True', reason: decision.missing.length > 0 ? 'UnknownPositions' : 'NeedsForcedBootstrap', message: decision.reason });
@@ -573,6 +676,7 @@ function notReadyMessage(facts: readonly NodeFacts[]): string {
 /** A short phase for the cluster view. */
 export function decidePhase(decision: FormationDecision, operation?: { kind: string }): string {
   if (operation) {
+    if (operation.kind === 'repair') return 'Repairing a split brain';
     return operation.kind === 'full-stop-recovery' ? 'Recovering from a full stop' : operation.kind === 'forced-bootstrap' ? 'Forced bootstrap' : 'Forming';
   }
   switch (decision.kind) {

@@ -19,7 +19,7 @@ import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { ClusterObservation } from '../observe/types.js';
 import type { NodeRef } from '../platform/types.js';
-import type { NodeStatusView, OperationRecord, OperationStep, StatusReader, StatusWriter } from '../status/types.js';
+import type { ConditionInput, NodeStatusView, OperationRecord, OperationStep, StatusReader, StatusWriter } from '../status/types.js';
 import {
   applyStartDecision,
   applyUpdateNodes,
@@ -83,6 +83,10 @@ export interface ClusterReconcileContext {
   /** for tests: operation ids */
   newId?: () => string;
   reconcileId?: string;
+  /** another operation owns the cluster (a split-brain repair, src/reconcile/repair.ts): decide and report, do not act */
+  heldBy?: { id: string; kind: string; step: string };
+  /** the SplitBrain condition as the repair module states it (guard, policy, repair running) */
+  splitBrainCondition?: ConditionInput;
 }
 
 export interface ClusterReconcileResult {
@@ -345,8 +349,8 @@ export async function reconcileCluster(ctx: ClusterReconcileContext): Promise<Cl
   const forced = pendingForced(ctx, key);
   const decision = decideFormation({ clusterName: ctx.clusterName, observations: ctx.observations, recorded, ...(forced ? { forced: forced.request } : {}) });
 
-  // 2. no operation: act on the decision
-  if (!entry) {
+  // 2. no operation: act on the decision (not while a repair holds the cluster)
+  if (!entry && !ctx.heldBy) {
     const timeoutMs = ctx.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
     const newId = ctx.newId ?? (() => randomUUID().slice(0, 8));
     if (forced && facts.some((f) => f.role === 'member' && f.status === 'primary') && decision.kind !== 'split-brain') {
@@ -404,8 +408,14 @@ export async function reconcileCluster(ctx: ClusterReconcileContext): Promise<Cl
   }
 
   // 3. status
-  const running = entry ? { id: entry.actor.getSnapshot().context.operationId, kind: entry.actor.getSnapshot().context.kind, step: FORMATION_STEPS[stateName(entry)] ?? stateName(entry) } : undefined;
-  const conditions = decideClusterConditions({ clusterName: ctx.clusterName, facts, decision, ...(running ? { operation: running } : {}) });
+  const running = entry ? { id: entry.actor.getSnapshot().context.operationId, kind: entry.actor.getSnapshot().context.kind, step: FORMATION_STEPS[stateName(entry)] ?? stateName(entry) } : ctx.heldBy;
+  const conditions = decideClusterConditions({
+    clusterName: ctx.clusterName,
+    facts,
+    decision,
+    ...(running ? { operation: running } : {}),
+    ...(ctx.splitBrainCondition ? { splitBrain: ctx.splitBrainCondition } : {}),
+  });
   const uuids = [...new Set(facts.filter((f) => f.role === 'member' && f.uuid !== undefined).map((f) => f.uuid as string))];
   ctx.status.setCluster({
     name: ctx.clusterName,

@@ -39,6 +39,7 @@ import { WorkQueue, type PassResult } from './queue.js';
 import { listBackupFiles, reconcileBackups, requestBackup, requestRestore, rotateMain, type BackupEnv, type BackupFile, type BackupRequest, type RestoreRequest, type RotateMainRequest } from './backup.js';
 import { controllerBackupOptions, type ControllerBackupOptions } from './backup-store.js';
 import { applyTables, planTables, tableConditions, tableNodeViews } from './tables.js';
+import { DEFAULT_REPAIR_SETTINGS, RepairCoordinator, type RepairRequest, type RepairSettings } from './repair.js';
 
 export const DEFAULT_RESYNC_MS = 2_000;
 export const DEFAULT_FAST_RESYNC_MS = 500;
@@ -82,6 +83,8 @@ export interface ControllerOptions {
   backup?: ControllerBackupOptions;
   /** Prometheus metrics (src/observe/metrics.ts): reconcile passes are counted and timed here */
   metrics?: ControllerMetrics;
+  /** split-brain repair: REPAIR_POLICY, observation guard, auto debounce (src/reconcile/repair.ts) */
+  repair?: Partial<RepairSettings>;
 }
 
 export function tableKey(cluster: string, table: string): string {
@@ -99,10 +102,22 @@ export class Controller implements RequestSink {
   private started = false;
   private firstPassDone = false;
   private lastReady = false;
+  private readonly repair: RepairCoordinator;
 
   constructor(options: ControllerOptions) {
     this.o = options;
     this.clock = options.clock ?? systemClock;
+    this.repair = new RepairCoordinator({
+      clusterName: options.clusterName,
+      status: options.status,
+      runtime: options.runtime,
+      pools: options.pools,
+      logger: options.logger.child({ component: 'repair' }),
+      now: () => this.clock.now(),
+      listNodes: () => options.platform.listNodes(),
+      ...(options.clusterOptions !== undefined ? { clusterOptions: options.clusterOptions } : {}),
+      settings: { ...DEFAULT_REPAIR_SETTINGS, ...options.repair },
+    });
     // every concurrent observation query listens to this one signal for the length of the query
     setMaxListeners(1_000, this.abort.signal);
     this.queue = new WorkQueue({
@@ -189,8 +204,21 @@ export class Controller implements RequestSink {
     return op;
   }
 
+  /** POST /api/repair, mctl repair: a split-brain repair (CONFLICT / OBSERVATIONS_STALE: 409; a bad source: 400). */
+  async requestRepair(input: RepairRequest): Promise<OperationRecord> {
+    const op = await this.repair.request(input);
+    this.queue.add(op.key);
+    return op;
+  }
+
+  /** GET /api/repairs: repair operations, newest first. */
+  repairs(): OperationRecord[] {
+    return this.repair.repairs();
+  }
+
   /** POST /api/import: starts a blue/green import of one table (IMPORT_IN_PROGRESS when one runs). */
   async requestImport(input: ImportRequest): Promise<OperationRecord> {
+    this.repair.assertNoRepair('an import');
     const op = await requestImport(this.importEnv(), input);
     this.queue.add(op.key);
     return op;
@@ -205,6 +233,7 @@ export class Controller implements RequestSink {
 
   /** POST /api/backup and the scheduler: one backup of a table (BACKUP_IN_PROGRESS when one runs). */
   async requestBackup(input: BackupRequest): Promise<OperationRecord> {
+    this.repair.assertNoRepair('a backup');
     const op = await requestBackup(this.backupEnv(), input);
     this.queue.add(op.key);
     return op;
@@ -314,10 +343,17 @@ export class Controller implements RequestSink {
       pools: this.o.pools,
       agentFor: (n) => this.o.agentFor(n),
       managedTables: specs.map((s) => s.spec.name),
+      // rows per managed table: the SplitBrain condition shows each side's rows
+      countTables: specs.flatMap((s) => {
+        const n = managedTableNames(s.spec.name);
+        return [n.delta, n.main.a, n.main.b];
+      }),
       timeoutMs: this.observeTimeout(),
       signal: this.abort.signal,
       logger,
     });
+    // a split-brain repair runs first: it may hold the cluster (formation does not act meanwhile)
+    const repair = this.repair.reconcile(observations, logger);
     const ctx: ClusterReconcileContext = {
       clusterName: this.o.clusterName,
       observations,
@@ -330,6 +366,8 @@ export class Controller implements RequestSink {
       reconcileId,
     };
     if (this.o.clusterOptions !== undefined) ctx.clusterOptions = this.o.clusterOptions;
+    if (repair.hold) ctx.heldBy = repair.hold;
+    if (repair.condition) ctx.splitBrainCondition = repair.condition;
     const outcome = await (this.o.reconcileCluster ?? reconcileCluster)(ctx);
     await this.declareTables(nodes, specs, logger);
     this.firstPassDone = true;

@@ -27,6 +27,8 @@ export interface Condition {
   message: string;
   lastTransitionTime: string;
   observedGeneration?: number;
+  /** structured detail for UIs (e.g. SplitBrain: {cause, groups:[{nodes, uuid, primary, seqno, rows}]}) */
+  details?: Record<string, unknown>;
 }
 
 export interface NodeStatusView {
