@@ -73,7 +73,7 @@ describe('controller config', () => {
   });
 
   test('bad values are rejected with the variable or flag and the fix', () => {
-    rejects(() => load({ PLATFORM: 'kubernetes' }), 'PLATFORM', /'kubernetes' is not one of local, static: set PLATFORM to one of them/);
+    rejects(() => load({ PLATFORM: 'mesos' }), 'PLATFORM', /'mesos' is not one of local, static, controlplane(, kubernetes)?: set PLATFORM to one of them/);
     rejects(() => load({ LOCAL_NODES: '0' }), 'LOCAL_NODES', /'0' is not a whole number from 1 to 32: set LOCAL_NODES to one, e.g. 3/);
     rejects(() => load({}, ['--nodes', 'three']), '--nodes', /'three' is not a whole number from 1 to 32/);
     rejects(() => load({ ORCHESTRATOR_PORT: '80a' }), 'ORCHESTRATOR_PORT', /port '80a' is not a whole number from 1 to 65535/);
