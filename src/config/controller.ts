@@ -96,7 +96,7 @@ export function loadControllerConfig(options: LoadOptions): ControllerConfig {
     };
     platform = { kind: 'static', nodes: parseNodeList(nodesRaw.value, defaults, nodesRaw.from) };
   } else if (platformKind === 'kubernetes') {
-    platform = { kind: 'kubernetes', kubernetes: loadKubernetesConfig(src, listen.port) };
+    platform = { kind: 'kubernetes', kubernetes: loadKubernetesConfig(src, listen.port, dataDir) };
   } else if (platformKind === 'controlplane') {
     platform = { kind: 'controlplane', controlplane: loadControlPlaneConfig(src) };
   } else {

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import path from 'node:path';
 import { ValidationError } from '../lib/errors.js';
 import { showValue } from '../manticore/identifiers.js';
 import { CONTROLLER_SETTINGS as S } from './settings.js';
@@ -28,6 +29,10 @@ export interface KubernetesConfig {
   jobImage?: string;
   jobServiceAccount: string;
   jobSecret: string;
+  /** RWX claim Jobs mount at sharedPath (undefined: none) */
+  sharedClaim?: string;
+  /** `<data dir>/shared`: where the controller, the Manticore pods and the Jobs mount the shared volume */
+  sharedPath: string;
   /** a kubeconfig file; undefined: in-cluster */
   kubeconfig?: string;
   /** KUBERNETES_SERVICE_HOST is set (running in a pod) */
@@ -57,8 +62,8 @@ function defaultNamespace(): string {
   }
 }
 
-/** Reads the Kubernetes settings; throws ValidationError naming the variable. `listenPort` is the API's port. */
-export function loadKubernetesConfig(src: SettingSource, listenPort: number): KubernetesConfig {
+/** Reads the Kubernetes settings; throws ValidationError naming the variable. `listenPort` is the API's port, `dataDir` the controller's. */
+export function loadKubernetesConfig(src: SettingSource, listenPort: number, dataDir: string): KubernetesConfig {
   const service = src.raw(S.k8sService);
   if (service !== undefined && !DNS_LABEL.test(service.value)) {
     throw new ValidationError(service.from, `${showValue(service.value)} is not a Service name: use lower-case letters, digits and '-'`);
@@ -67,6 +72,11 @@ export function loadKubernetesConfig(src: SettingSource, listenPort: number): Ku
   const kubeconfig = src.string(S.kubeconfig);
   const podIp = src.string(S.podIp);
   const identity = src.string(S.podName) ?? hostname();
+  const shared = src.env[S.k8sSharedClaim.env[0]!];
+  const sharedClaim = shared === undefined ? 'manticore-shared' : shared.trim();
+  if (sharedClaim !== '' && !DNS_SUBDOMAIN.test(sharedClaim)) {
+    throw new ValidationError('K8S_SHARED_CLAIM', `${showValue(sharedClaim)} is not a claim name: use lower-case letters, digits and '-', or empty for none`);
+  }
   return {
     namespace: name(src, S.k8sNamespace, defaultNamespace(), DNS_LABEL),
     statefulSet: name(src, S.k8sStatefulSet, 'manticore', DNS_LABEL),
@@ -78,6 +88,8 @@ export function loadKubernetesConfig(src: SettingSource, listenPort: number): Ku
     ...(jobImage === undefined ? {} : { jobImage }),
     jobServiceAccount: name(src, S.k8sJobServiceAccount, 'manticore-orchestrator-job', DNS_SUBDOMAIN),
     jobSecret: name(src, S.k8sJobSecret, 'manticore-orchestrator-backup', DNS_SUBDOMAIN),
+    ...(sharedClaim === '' ? {} : { sharedClaim }),
+    sharedPath: path.join(dataDir, 'shared'),
     ...(kubeconfig === undefined ? {} : { kubeconfig }),
     inCluster: (src.env.KUBERNETES_SERVICE_HOST ?? '') !== '',
     ports: {

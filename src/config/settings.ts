@@ -107,6 +107,7 @@ export const CONTROLLER_SETTINGS = {
   k8sJobImage: s('controller', 'k8sJobImage', ['K8S_JOB_IMAGE'], "the controller container's own image", 'Kubernetes: image of the backup/restore Jobs (runs the `job` subcommand)'),
   k8sJobServiceAccount: s('controller', 'k8sJobServiceAccount', ['K8S_JOB_SERVICE_ACCOUNT'], '`manticore-orchestrator-job`', 'Kubernetes: service account of the Jobs'),
   k8sJobSecret: s('controller', 'k8sJobSecret', ['K8S_JOB_SECRET'], '`manticore-orchestrator-backup`', 'Kubernetes: Secret whose keys become the Jobs\' env (bucket credentials, BACKUP_*; optional)'),
+  k8sSharedClaim: s('controller', 'k8sSharedClaim', ['K8S_SHARED_CLAIM'], '`manticore-shared`', 'Kubernetes: the ReadWriteMany claim Jobs mount at `<data dir>/shared`, the path where the controller and every Manticore pod mount it too (imports and backups pass files through it); empty: Jobs mount none'),
   kubeconfig: s('controller', 'kubeconfig', ['KUBECONFIG'], '(in-cluster service account)', 'Kubernetes: a kubeconfig file to use instead of the in-cluster service account (its current context)'),
 } as const satisfies Record<string, SettingDoc>;
 

@@ -46,8 +46,9 @@ export interface KubernetesJobsOptions {
   envSecret: string;
   /** Secret and key of the admin token, passed as AUTH_TOKEN */
   tokenSecret?: { name: string; key: string };
-  /** RWX claim mounted at /mnt/shared (manticore-backup writes there); none when undefined */
-  sharedClaim?: string;
+  /** RWX claim mounted at `shared.path` (the agent's manticore-backup writes there, the job reads it): the same
+   * path as in the Manticore pods, passed as SHARED_VOLUME_MOUNT; none when undefined */
+  shared?: { claim: string; path: string };
   now?: () => number;
 }
 
@@ -132,7 +133,8 @@ export class KubernetesJobs implements PlatformJobs {
     for (const [name, value] of Object.entries(spec.env)) if (name !== 'ACTION') env.push({ name, value });
     const token = this.o.tokenSecret ?? { name: 'manticore-orchestrator-token', key: 'token' };
     if (spec.env.AUTH_TOKEN === undefined) env.push({ name: 'AUTH_TOKEN', valueFrom: { secretKeyRef: { name: token.name, key: token.key } } });
-    const shared = this.o.sharedClaim;
+    const shared = this.o.shared;
+    if (shared !== undefined && spec.env.SHARED_VOLUME_MOUNT === undefined) env.push({ name: 'SHARED_VOLUME_MOUNT', value: shared.path });
     return {
       apiVersion: 'batch/v1',
       kind: 'Job',
@@ -156,10 +158,10 @@ export class KubernetesJobs implements PlatformJobs {
                 env,
                 envFrom: [{ secretRef: { name: this.o.envSecret, optional: true } }],
                 securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
-                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...(shared === undefined ? [] : [{ name: 'shared', mountPath: '/mnt/shared' }])],
+                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...(shared === undefined ? [] : [{ name: 'shared', mountPath: shared.path }])],
               },
             ],
-            volumes: [{ name: 'tmp', emptyDir: {} }, ...(shared === undefined ? [] : [{ name: 'shared', persistentVolumeClaim: { claimName: shared } }])],
+            volumes: [{ name: 'tmp', emptyDir: {} }, ...(shared === undefined ? [] : [{ name: 'shared', persistentVolumeClaim: { claimName: shared.claim } }])],
           },
         },
       },

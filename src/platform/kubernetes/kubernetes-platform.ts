@@ -79,6 +79,7 @@ export class KubernetesPlatform implements PlatformWithJobs {
       image: () => this.jobImage(),
       serviceAccount: config.jobServiceAccount,
       envSecret: config.jobSecret,
+      ...(config.sharedClaim === undefined ? {} : { shared: { claim: config.sharedClaim, path: config.sharedPath } }),
     });
   }
 

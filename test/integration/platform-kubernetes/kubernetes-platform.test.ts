@@ -59,6 +59,8 @@ function config(overrides: Partial<KubernetesConfig> = {}): KubernetesConfig {
     jobImage: 'example.org/orchestrator:1.0',
     jobServiceAccount: 'manticore-orchestrator-job',
     jobSecret: 'manticore-orchestrator-backup',
+    sharedClaim: 'manticore-shared',
+    sharedPath: '/var/lib/orchestrator/shared',
     inCluster: false,
     ports: { mysql: 9306, api: 9312, http: 9308, agent: 8080 },
     ...overrides,
@@ -270,7 +272,7 @@ test('Jobs: labels and env name the action and table; a second active job of the
   assert.equal(labels['app.kubernetes.io/instance'], 'manticore');
   assert.equal(labels['manticore.orchestrator.dev/action'], 'backup');
   assert.equal(labels['manticore.orchestrator.dev/table'], 'products');
-  const spec = stored.spec as { backoffLimit: number; template: { spec: { restartPolicy: string; serviceAccountName: string; containers: Array<{ image: string; env: Array<{ name: string; value?: string; valueFrom?: unknown }>; envFrom: unknown[] }> } } };
+  const spec = stored.spec as { backoffLimit: number; template: { spec: { restartPolicy: string; serviceAccountName: string; volumes: Array<{ name: string; persistentVolumeClaim?: { claimName: string } }>; containers: Array<{ image: string; env: Array<{ name: string; value?: string; valueFrom?: unknown }>; envFrom: unknown[]; volumeMounts: Array<{ name: string; mountPath: string }> }> } } };
   assert.equal(spec.backoffLimit, 0);
   assert.equal(spec.template.spec.restartPolicy, 'Never');
   assert.equal(spec.template.spec.serviceAccountName, 'manticore-orchestrator-job');
@@ -283,6 +285,10 @@ test('Jobs: labels and env name the action and table; a second active job of the
   assert.equal(env.MANTICORE_HOST, 'manticore-0.manticore-hl.search.svc');
   assert.deepEqual(env.AUTH_TOKEN, { secretKeyRef: { name: 'manticore-orchestrator-token', key: 'token' } });
   assert.deepEqual(container.envFrom, [{ secretRef: { name: 'manticore-orchestrator-backup', optional: true } }]);
+  // the shared volume at the path the agents use, and the job told where it is
+  assert.equal(env.SHARED_VOLUME_MOUNT, '/var/lib/orchestrator/shared');
+  assert.deepEqual(container.volumeMounts.find((m) => m.name === 'shared'), { name: 'shared', mountPath: '/var/lib/orchestrator/shared' });
+  assert.equal(spec.template.spec.volumes.find((v) => v.name === 'shared')?.persistentVolumeClaim?.claimName, 'manticore-shared');
 
   await assert.rejects(
     platform.jobs.start({ action: 'backup', table: 'products', env: {} }),

@@ -320,6 +320,25 @@ test('the controller: 2 replicas, PLATFORM=kubernetes with its identity from the
   assert.ok(selects(labels(get(svc.obj, 'spec', 'selector')), labels(get(dep.obj, 'spec', 'template', 'metadata', 'labels'))));
 });
 
+test('the shared volume is one claim mounted at <controller data dir>/shared in the controller and every Manticore container', () => {
+  const dep = named('Deployment', 'manticore-orchestrator')!;
+  const c = (get(dep.obj, 'spec', 'template', 'spec', 'containers') as Obj[])[0]!;
+  const dataDir = (c.env as Obj[]).find((e) => e.name === 'ORCHESTRATOR_DATA_DIR')?.value as string;
+  const sharedPath = `${dataDir}/shared`;
+  const claimOf = (pod: Obj, volume: string): Yaml | undefined => get((pod.volumes as Obj[]).find((v) => v.name === volume), 'persistentVolumeClaim', 'claimName');
+  const sts = named('StatefulSet', 'manticore')!;
+  for (const m of [dep, sts]) {
+    const pod = get(m.obj, 'spec', 'template', 'spec') as Obj;
+    for (const container of pod.containers as Obj[]) {
+      const mount = ((container.volumeMounts ?? []) as Obj[]).find((v) => v.mountPath === sharedPath);
+      assert.ok(mount !== undefined, `${container.name as string} mounts ${sharedPath}`);
+      assert.equal(claimOf(pod, mount.name as string), 'manticore-shared');
+    }
+  }
+  const pvc = named('PersistentVolumeClaim', 'manticore-shared')!;
+  assert.deepEqual(get(pvc.obj, 'spec', 'accessModes'), ['ReadWriteMany']);
+});
+
 test('PodDisruptionBudgets and NetworkPolicies select existing pods; agents are reachable only from the controller and Jobs', () => {
   const pods = podLabelSets();
   for (const m of [...byKind('PodDisruptionBudget'), ...byKind('NetworkPolicy')]) {
