@@ -23,10 +23,13 @@ import { induceSplitBrain } from '../helpers/split-brain.js';
 
 const CLUSTER = 'uitest';
 const TOKEN = 'ui-test-token-0123456789abcdef0123';
+const VIEWER_TOKEN = 'ui-test-viewer-token-0123456789abcd';
 const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(repoRoot(), 'test-artifacts', 'ui');
 const IMPORT_ROWS = 120;
 const DELTA_ROWS = 4;
+/** big enough that the build is still running when the cancel arrives */
+const CANCEL_ROWS = 400_000;
 
 /** named waits (ms) */
 const WAIT = {
@@ -88,6 +91,7 @@ before(async () => {
   mkdirSync(path.join(dir, 'specs'), { recursive: true });
   mkdirSync(path.join(dir, 'csv'), { recursive: true });
   writeCsv(path.join(dir, 'csv', 'products.csv'), IMPORT_ROWS);
+  writeCsv(path.join(dir, 'csv', 'big.csv'), CANCEL_ROWS);
   writeFileSync(
     path.join(dir, 'specs', 'products.json'),
     JSON.stringify({
@@ -104,7 +108,7 @@ before(async () => {
   const config = loadControllerConfig({ env: { ORCHESTRATOR_TOKEN: TOKEN }, argv: ['--data-dir', dir, '--nodes', '3', '--cluster', CLUSTER] });
   config.listen = { host: '127.0.0.1', port: 0 };
   const logger = process.env.CONTROLLER_TEST_LOG ? createLogger({ level: process.env.CONTROLLER_TEST_LOG }) : silentLogger();
-  stack = await startStack({ config, token: TOKEN, env: process.env, logger, controller: { resyncMs: 1_000, fastResyncMs: 300 } });
+  stack = await startStack({ config, token: TOKEN, env: { ...process.env, ORCHESTRATOR_VIEWER_TOKEN: VIEWER_TOKEN }, logger, controller: { resyncMs: 1_000, fastResyncMs: 300 } });
   assert.ok(stack.url, 'the API is served');
   base = stack.url.replace('localhost', '127.0.0.1');
   nodes = await stack.platform.listNodes();
@@ -239,6 +243,26 @@ test('web UI: sign in, query, import, backup/restore, split-brain repair, histor
     await shot('tables-light');
   });
 
+  await t.test('cancel: an import of another source is cancelled from the Operations page before its flip', async () => {
+    await go('tables');
+    await page.getByTestId('import-products').click();
+    await page.getByTestId('import-source').fill(path.join(dir, 'csv', 'big.csv'));
+    await page.getByTestId('confirm').click();
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    await go('operations');
+    const cancel = page.locator('li[data-testid="operation"][data-kind="import"]').first().getByTestId('cancel-operation');
+    await cancel.click();
+    const dialog = page.getByRole('dialog');
+    assert.match((await dialog.textContent()) ?? '', /cannot be cancelled \(it rolls forward\)/);
+    await page.getByTestId('confirm').click();
+    await dialog.waitFor({ state: 'detached' });
+    await waitOperationRow('import', 'cancelled');
+    // the table still serves the first import on every node
+    await go('tables');
+    const rows = await page.locator('[data-testid="table-nodes-products"] [data-testid="main-rows"]').allTextContents();
+    assert.deepEqual(rows.map((r) => r.trim()), [String(IMPORT_ROWS), String(IMPORT_ROWS), String(IMPORT_ROWS)]);
+  });
+
   let archive = '';
   await t.test('backup from the Tables page, then restore it from the Backups file list', async () => {
     await page.getByTestId('backup-products').click();
@@ -306,6 +330,14 @@ test('web UI: sign in, query, import, backup/restore, split-brain repair, histor
 
   await t.test('keyboard: Tab reaches the navigation with a visible focus, dialogs trap focus and close on Esc', async () => {
     await go('tables');
+    // keyboard focus is visible: the skip link first, then the navigation, each with an outline
+    await page.reload();
+    await page.locator('[data-testid="table-nodes-products"]').waitFor();
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate<string>('document.activeElement?.textContent ?? ""'), 'Skip to content');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate<string | null>("document.activeElement?.getAttribute('data-testid') ?? null"), 'nav-overview');
+    assert.notEqual(await page.evaluate<string>('getComputedStyle(document.activeElement).outlineStyle'), 'none', 'focused link has an outline');
     await page.getByTestId('import-products').focus();
     await page.keyboard.press('Enter');
     const dialog = page.getByRole('dialog');
@@ -350,6 +382,31 @@ test('web UI: sign in, query, import, backup/restore, split-brain repair, histor
     for (const k of ['repair', 'restore', 'backup', 'import']) assert.ok(kinds.includes(k), `${k} in the history: ${kinds.join(', ')}`);
     await clearToasts();
     await shot('operations-after-repair-light');
+  });
+
+  await t.test('viewer: a viewer token signs in read-only (no mutating buttons, no write mode), reads still work', async () => {
+    await go('settings');
+    await page.getByTestId('signout').click();
+    await page.getByTestId('token-input').fill(VIEWER_TOKEN);
+    await page.getByTestId('signin-button').click();
+    await go('overview');
+    await page.locator('[data-testid="nodes-table"] tbody tr').nth(2).waitFor();
+    await go('settings');
+    assert.match((await page.getByTestId('role').textContent()) ?? '', /viewer/);
+    await go('tables');
+    await page.locator('[data-testid="table-nodes-products"]').waitFor();
+    assert.equal(await page.getByTestId('import-products').count(), 0);
+    assert.equal(await page.getByTestId('backup-products').count(), 0);
+    await go('backups');
+    await page.getByTestId('backup-file').first().waitFor();
+    assert.equal(await page.getByTestId('restore-button').count(), 0);
+    await go('query');
+    assert.equal(await page.getByTestId('write-mode').isDisabled(), true);
+    await page.getByTestId('sql-editor').fill('SELECT COUNT(*) AS n FROM products');
+    await page.getByTestId('query-target').selectOption('node1');
+    await page.getByTestId('run-query').click();
+    await page.locator('[data-testid="query-result"][data-node="node1"][data-ok="true"]').waitFor();
+    await shot('query-viewer-light');
   });
 
   await t.test('no request left 127.0.0.1', () => {
