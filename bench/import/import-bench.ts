@@ -5,7 +5,8 @@
  *   (b) by hand with the same binaries: the same generated indexer config (src/import/indexer-config.ts) →
  *       indexer → ATTACH in a temporary plain-mode searchd → IMPORT TABLE on 3 nodes (in parallel, as the
  *       orchestrator does) → the 3 re-pointings of the distributed table.
- * Ratio (a)/(b), target <= 1.10.
+ * Ratio (a)/(b), target <= 1.10. The (b) and (a) runs alternate, each on fresh nodes, so a pair shares the
+ * machine's conditions.
  */
 import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
@@ -78,10 +79,8 @@ async function waitOperation(get: () => OperationRecord | undefined, what: strin
  * figures.flipDoneMs; the stack is stopped once the flip is done (what follows it, dropping the old
  * slot, is not part of the figure and was seen to take from 14 s to over 5 min on this machine).
  */
-async function orchestrated(dir: string, csv: string, runs: number, log: (s: string) => void): Promise<{ total: number[]; build: number[] }> {
-  const total: number[] = [];
-  const build: number[] = [];
-  for (let i = 0; i < runs; i++) {
+async function orchestrated(dir: string, csv: string, i: number, runs: number, log: (s: string) => void): Promise<{ total: number; build?: number }> {
+  {
     const runDir = path.join(dir, `run${i}`);
     mkdirSync(path.join(runDir, 'specs'), { recursive: true });
     writeFileSync(
@@ -125,36 +124,36 @@ async function orchestrated(dir: string, csv: string, runs: number, log: (s: str
       if (op.state !== 'succeeded') throw new Error(`bench: import ${id} ${op.state}: ${op.error ?? ''} ${JSON.stringify(op.steps)}`);
       const flip = op.figures?.flipDoneMs;
       const value = typeof flip === 'number' ? flip : wall;
-      total.push(value);
-      if (typeof op.figures?.buildMs === 'number') build.push(op.figures.buildMs);
       const steps = op.steps
         .map((st) => `${st.name} ${st.finishedAt === undefined || st.startedAt === undefined ? '…' : Date.parse(st.finishedAt) - Date.parse(st.startedAt)}`)
         .join(', ');
       log(`import (a) run ${i + 1}/${runs}: flip done after ${value.toFixed(0)} ms (steps ms: ${steps})`);
+      return typeof op.figures?.buildMs === 'number' ? { total: value, build: op.figures.buildMs } : { total: value };
     } finally {
       await stack.stop();
       await rm(runDir, { recursive: true, force: true });
     }
   }
-  return { total, build };
 }
 
-/** (b): the bare steps by hand, `runs` times, alternating slots like the orchestrator. */
-async function bare(dir: string, csv: string, runs: number, log: (s: string) => void): Promise<number[]> {
+/**
+ * (b): the bare steps by hand, once, on fresh nodes (like the orchestrated run's fresh stack): an empty
+ * RT slot a served by the distributed table, then the build of slot b, its IMPORT on the 3 nodes and
+ * the 3 re-pointings.
+ */
+async function bare(dir: string, csv: string, i: number, runs: number, log: (s: string) => void): Promise<number> {
   const bins = resolveBinaries();
-  const c = new LocalCluster({ dir: path.join(dir, 'nodes'), size: 3 });
-  const out: number[] = [];
+  const c = new LocalCluster({ dir: path.join(dir, `nodes${i}`), size: 3 });
   try {
     await c.startAll();
-    const slots = ['a', 'b'] as const;
     // the served slot to start from: an empty RT table a, distributed table pointing at it
     for (const n of c.nodes) {
       await n.sql(createTable(`${TABLE}_main_a`, COLUMNS));
       await n.sql(createDistributed(TABLE, { locals: [`${TABLE}_main_a`], haStrategy: 'nodeads', agentRetryCount: 1 }));
     }
-    for (let i = 0; i < runs; i++) {
-      const slot = slots[(i + 1) % 2]!;
-      const old = slots[i % 2]!;
+    {
+      const slot = 'b';
+      const old = 'a';
       const work = path.join(dir, `build${i}`);
       const names = buildNames(TABLE, slot);
       const plainDir = path.join(work, 'plain');
@@ -219,7 +218,6 @@ async function bare(dir: string, csv: string, runs: number, log: (s: string) => 
       );
       const tFlipped = performance.now();
       const total = tFlipped - t0;
-      out.push(total);
       log(
         `import (b) run ${i + 1}/${runs}: ${total.toFixed(0)} ms (indexer ${(tBuilt - t0).toFixed(0)}, attach ${(tAttached - tBuilt).toFixed(0)}, import×3 ${(tImported - tAttached).toFixed(0)}, flip×3 ${(tFlipped - tImported).toFixed(0)})`,
       );
@@ -230,19 +228,29 @@ async function bare(dir: string, csv: string, runs: number, log: (s: string) => 
         await n.sql(dropTable(`${TABLE}_main_${old}`, true));
       }
       await rm(work, { recursive: true, force: true });
+      return total;
     }
   } finally {
     await c.killAll();
+    await rm(path.join(dir, `nodes${i}`), { recursive: true, force: true });
   }
-  return out;
 }
 
 export async function benchImport(root: string, rows: number, runs: number, log: (s: string) => void): Promise<ImportBenchResult> {
   const csv = path.join(root, 'import.csv');
   log(`import: generating ${rows} CSV rows`);
   const csvBytes = await generateCsv(csv, rows);
-  const b = await bare(path.join(root, 'bare'), csv, runs, log);
-  const a = await orchestrated(path.join(root, 'stack'), csv, runs, log);
+  // (b) and (a) alternate run by run, so each pair sees the same machine (other work on it comes and goes)
+  const b: number[] = [];
+  const a: number[] = [];
+  const build: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    b.push(await bare(path.join(root, 'bare'), csv, i, runs, log));
+    const o = await orchestrated(path.join(root, 'stack'), csv, i, runs, log);
+    a.push(o.total);
+    if (o.build !== undefined) build.push(o.build);
+    log(`import run ${i + 1}/${runs}: ratio ${(o.total / (b[i] ?? NaN)).toFixed(3)}`);
+  }
   rmSync(csv, { force: true });
-  return { rows, csvBytes, orchestrated: a.total, bare: b, build: a.build, ratios: a.total.map((v, i) => v / (b[i] ?? NaN)) };
+  return { rows, csvBytes, orchestrated: a, bare: b, build, ratios: a.map((v, i) => v / (b[i] ?? NaN)) };
 }

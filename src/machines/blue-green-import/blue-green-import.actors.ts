@@ -174,7 +174,9 @@ async function countOf(deps: BlueGreenImportDeps, node: NodeRef, table: string):
 /** Reads the slot every node serves. Throws when a node does not answer (the machine retries). */
 export async function applyChooseSlots(deps: BlueGreenImportDeps, input: ChooseSlotsInput): Promise<ChooseSlotsResult> {
   const byNode: Record<string, Slot | 'none'> = {};
-  for (const name of input.nodes) byNode[name] = await readServedSlot(deps, ref(deps, name), input.table);
+  // every node is read at the same time (the request waits for this step)
+  const slots = await Promise.all(input.nodes.map((name) => readServedSlot(deps, ref(deps, name), input.table)));
+  input.nodes.forEach((name, i) => (byNode[name] = slots[i] as Slot | 'none'));
   const served = Object.values(byNode).filter((s): s is Slot => s !== 'none');
   const result: ChooseSlotsResult = { byNode };
   if (served.length > 0 && served.every((s) => s === served[0])) result.active = served[0]!;
@@ -189,8 +191,9 @@ export async function applyDropSlot(deps: BlueGreenImportDeps, input: DropSlotIn
   const names = managedTableNames(input.table);
   const target = names.main[input.slot];
   const nodes = input.nodes.map((n) => ref(deps, n));
-  for (const node of nodes) {
-    const served = await readServedSlot(deps, node, input.table);
+  const servedBy = await Promise.all(nodes.map((node) => readServedSlot(deps, node, input.table)));
+  for (const [i, node] of nodes.entries()) {
+    const served = servedBy[i];
     if (served === input.slot) {
       throw new AppError('SLOT_SERVING', `${target} is served by ${node.name}'s distributed table ${names.distributed}: it is never dropped`, {
         details: { node: node.name, table: target },
@@ -208,15 +211,17 @@ export async function applyDropSlot(deps: BlueGreenImportDeps, input: DropSlotIn
   }
   const changed: string[] = [];
   const skipped: string[] = [];
-  for (const node of nodes) {
-    const tables = await tablesOf(deps, node);
-    if (!tables.has(target)) {
-      skipped.push(node.name);
-      continue;
-    }
-    await deps.sql(node).exec(dropTable(target, true), { timeoutMs: 60_000 });
-    changed.push(node.name);
-  }
+  await Promise.all(
+    nodes.map(async (node) => {
+      const tables = await tablesOf(deps, node);
+      if (!tables.has(target)) {
+        skipped.push(node.name);
+        return;
+      }
+      await deps.sql(node).exec(dropTable(target, true), { timeoutMs: 60_000 });
+      changed.push(node.name);
+    }),
+  );
   deps.logger.info('import: slot dropped', { operationId: input.operationId, table: target, changed, skipped });
   return { changed, skipped };
 }

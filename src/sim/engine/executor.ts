@@ -781,6 +781,19 @@ export class Executor {
     const addColumns = (cs: ColumnDef[]) => {
       for (const c of cs) if (!columns.some((x) => x.name === c.name)) columns.push(c);
     };
+    const only = stmt.from.length === 1 ? this.engine.local(stmt.from[0] as string) : undefined;
+    if (only && stmt.where === undefined && isPlainCount(stmt)) {
+      // COUNT(*) of one local table without a filter: the document count (no rows materialised)
+      const item = stmt.items[0] as SelectStatement['items'][number];
+      session.warnings = [];
+      session.meta = [
+        ['total', '1'],
+        ['total_found', String(only.docs.size)],
+        ['total_relation', 'eq'],
+        ['time', ((Date.now() - started) / 1000).toFixed(3)],
+      ];
+      return { kind: 'rows', columns: [{ name: item.alias ?? exprName(item.expr), type: 'longlong' }], rows: [[only.docs.size]] };
+    }
     for (const name of stmt.from) {
       const local = this.engine.local(name);
       if (local) {
