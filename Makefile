@@ -57,4 +57,4 @@ crds: build
 
 # the fault suite (test/faults: partitions, pauses, kills on the simulator)
 faults: build
-	node scripts/run-tests.mjs faults
+	node dist/test/faults/run.js
