@@ -16,6 +16,9 @@ import { CplnClient } from './client.js';
 import { discoverReplicas, observeWorkload, planReplicaCount, replicaNodes, type DiscoveryReport, type ReplicaProbe, type WorkloadFacts } from './discovery.js';
 import { ControlPlaneJobs } from './jobs.js';
 
+/** how long start waits for the first read of the workload */
+export const START_WAIT_MS = 5_000;
+
 export interface ControlPlanePlatformOptions {
   config: ControlPlaneConfig;
   logger: Logger;
@@ -108,8 +111,14 @@ export class ControlPlanePlatform implements PlatformWithJobs {
     return discoverReplicas(this.client, this.o.config, this.o.probe);
   }
 
+  /**
+   * Reads the workload once, waiting at most START_WAIT_MS (the API answers, or the retries continue in
+   * the background: the controller and its API start either way, and listNodes waits for the first list).
+   */
   async start(): Promise<void> {
-    await this.refresh().catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.refresh().catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, START_WAIT_MS)))]);
+    clearTimeout(timer);
     if (this.timer) return;
     this.timer = setInterval(() => {
       this.refresh().catch(() => undefined);
