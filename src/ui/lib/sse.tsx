@@ -25,6 +25,8 @@ export class SseParser {
     const out: SseFrame[] = [];
     let nl: number;
     while ((nl = this.buf.search(/\r\n|\n|\r/)) >= 0) {
+      // a CR at the end of the chunk may be the first half of a CRLF: wait for the next chunk
+      if (nl === this.buf.length - 1 && this.buf.endsWith('\r')) break;
       const line = this.buf.slice(0, nl);
       this.buf = this.buf.slice(nl + (this.buf.startsWith('\r\n', nl) ? 2 : 1));
       if (line === '') {

@@ -74,7 +74,7 @@ function OperationRow({ op, now, open, onToggle }: { op: OperationRecord; now: n
           ) : null}
         </div>
       </div>
-      {op.outcome || op.error ? <div class={`op-outcome small ${op.error ? 'bad-text' : ''}`}>{op.error ?? op.outcome}</div> : null}
+      {op.outcome || op.error ? <div class={`op-outcome small ${op.error && op.state === 'failed' ? 'bad-text' : ''}`}>{op.error ?? op.outcome}</div> : null}
       {open ? (
         <div class="op-detail">
           <table class="grid compact">
