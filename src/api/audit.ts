@@ -82,8 +82,10 @@ function inspectAnswer(body: unknown, into: { errorCode?: string; operationId?: 
   if (typeof body !== 'object' || body === null) return;
   const b = body as { error?: unknown; data?: unknown; commandId?: unknown };
   if (typeof b.error === 'object' && b.error !== null) {
-    const code = (b.error as { code?: unknown }).code;
-    if (typeof code === 'string') into.errorCode = code;
+    const e = b.error as { code?: unknown; operationId?: unknown };
+    if (typeof e.code === 'string') into.errorCode = e.code;
+    // a 409 names the operation that is in the way
+    if (typeof e.operationId === 'string') into.operationId = e.operationId;
   }
   if (typeof b.commandId === 'string') into.operationId = b.commandId;
   if (typeof b.data === 'object' && b.data !== null) {
