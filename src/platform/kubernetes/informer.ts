@@ -4,7 +4,8 @@
  * 1. list (the cache becomes exactly the list) and remember the list's resourceVersion;
  * 2. watch from that resourceVersion with allowWatchBookmarks; ADDED/MODIFIED/DELETED update the cache,
  *    BOOKMARK only moves the resourceVersion;
- * 3. a watch the server ends (timeoutSeconds, a proxy) restarts from the last resourceVersion at once;
+ * 3. a watch the server ends (timeoutSeconds, a proxy) restarts from the last resourceVersion (at once,
+ *    or after the backoff delay when it lasted under a second, so a proxy cutting streams cannot spin us);
  * 4. 410 Gone (as an HTTP answer or an ERROR event: the version is too old) relists;
  * 5. any other failure waits with exponential backoff (capped), then relists.
  * Listeners are called after every change of the cache (and after every relist).
@@ -28,6 +29,9 @@ export interface InformerOptions {
 }
 
 export type InformerListener = () => void;
+
+/** a watch that ends sooner than this without a 410 is retried after the backoff delay */
+const SHORT_WATCH_MS = 1_000;
 
 export class Informer<T extends KubeObject> {
   private readonly o: InformerOptions;
@@ -110,13 +114,20 @@ export class Informer<T extends KubeObject> {
           needList = false;
         }
         this.stats.watches++;
+        const startedAt = Date.now();
         const gone = await this.watchOnce(signal);
         if (gone) {
           this.stats.gone++;
           this.o.logger.info('watch resourceVersion expired (410 Gone): relisting', { path: this.o.path });
           needList = true;
         }
-        delay = backoff.initial;
+        if (!gone && Date.now() - startedAt < SHORT_WATCH_MS) {
+          // a watch ended at once (a proxy cutting streams): back off rather than spin
+          await sleep(delay, signal);
+          delay = Math.min(delay * 2, backoff.max);
+        } else {
+          delay = backoff.initial;
+        }
       } catch (err) {
         if (signal.aborted) break;
         this.stats.failures++;

@@ -247,7 +247,9 @@ test('ManticoreTables reach the spec cache; invalid ones get SpecInvalid naming 
   assert.equal(invalid?.status, 'True');
   assert.match(invalid?.message ?? '', /\/spec\/columns\/0\/type/);
 
-  // nothing changed → no further patch
+  // nothing changed → no further patch (once every object has its status)
+  await waitFor('every object to have a status', () => kube.list(TABLES).every((o) => o.status !== undefined));
+  await writer.pass();
   const count = writer.patches;
   await writer.pass();
   assert.equal(writer.patches, count, 'an unchanged status is not patched again');
