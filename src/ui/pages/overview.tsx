@@ -6,7 +6,8 @@ import { apiCall, type ClusterView, type Condition, type NodeView, type QueryAns
 import { fmtAgo, fmtNumber, isActive, progressOf } from '../lib/format.js';
 import { useStoreContext } from '../lib/store.js';
 
-const RATE_POLL_MS = 10_000;
+/** each poll is one audited POST /api/query: slow, and paused while the tab is hidden */
+const RATE_POLL_MS = 15_000;
 const RATE_FIRST_MS = 2_000;
 
 export function conditionTone(c: Condition): Tone {
@@ -59,12 +60,16 @@ function nodeState(n: NodeView): { text: string; tone: Tone } {
 }
 
 /** Queries per second per node, from `SHOW STATUS LIKE 'queries'` broadcast through the public query API. */
+/** kept across page changes so the Overview shows the last rates at once */
+const rateCache: { last: Record<string, { q: number; t: number }>; rates: Record<string, number> } = { last: {}, rates: {} };
+
 function useQueryRates(): Record<string, number> {
-  const last = useRef<Record<string, { q: number; t: number }>>({});
-  const [rates, setRates] = useState<Record<string, number>>({});
+  const last = useRef(rateCache.last);
+  const [rates, setRates] = useState<Record<string, number>>(rateCache.rates);
   useEffect(() => {
     let stopped = false;
     const poll = async (): Promise<void> => {
+      if (document.visibilityState === 'hidden') return;
       try {
         const out = await apiCall<{ data: QueryAnswer }>('POST', '/api/query', { sql: "SHOW STATUS LIKE 'queries'", broadcast: true });
         const now = Date.now();
@@ -78,7 +83,8 @@ function useQueryRates(): Record<string, number> {
           if (prev && now > prev.t) next[r.node] = Math.max(0, (q - prev.q - 1) / ((now - prev.t) / 1000));
           last.current[r.node] = { q, t: now };
         }
-        if (!stopped) setRates(next);
+        if (Object.keys(next).length > 0) rateCache.rates = next;
+        if (!stopped && Object.keys(next).length > 0) setRates(next);
       } catch {
         // the rate is a nicety: a failed poll leaves the last figures
       }
@@ -170,6 +176,7 @@ export function OverviewPage(): JSX.Element {
   const ready = c.nodes.filter((n) => n.ready).length;
   const active = (store.operations ?? []).filter(isActive);
   const bad = c.conditions.filter((x) => conditionTone(x) === 'bad').length;
+  const split = c.conditions.some((x) => x.type === 'SplitBrain' && x.status === 'True');
   return (
     <div class="page">
       <SplitBrainBanner cluster={c} />
@@ -193,7 +200,7 @@ export function OverviewPage(): JSX.Element {
           <span class="stat-value" data-testid="nodes-ready">
             {ready} / {c.nodes.length}
           </span>
-          <span class="stat-sub">primary and synced</span>
+          <span class={`stat-sub${split ? ' bad-text' : ''}`}>{split ? 'but not one cluster: split brain' : 'primary and synced'}</span>
         </div>
         <div class="stat">
           <span class="stat-label">Tables</span>
