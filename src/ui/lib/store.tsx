@@ -6,7 +6,7 @@
 import { createContext } from 'preact';
 import { useCallback, useContext, useEffect, useRef, useState } from 'preact/hooks';
 import type { StatusEvent } from '../../status/types.js';
-import { apiCall, apiData, errorText, type ClusterView, type DiscoverView, type OperationRecord, type Role, type TableStatusView } from './api.js';
+import { ApiError, apiCall, apiData, clearToken, errorText, type ClusterView, type DiscoverView, type OperationRecord, type Role, type TableStatusView } from './api.js';
 import { connectEvents, type StreamState } from './sse.js';
 
 const SAFETY_REFRESH_MS = 10_000;
@@ -81,6 +81,14 @@ export function useStore(initialToken: string, initialRole: Role | undefined): S
       setOperations(o);
       setLoadError(undefined);
     } catch (err) {
+      if (err instanceof ApiError && err.status === 401) {
+        // the token was revoked or changed: back to sign-in
+        clearToken();
+        setToken('');
+        setRole(undefined);
+        setLoadError(undefined);
+        return;
+      }
       setLoadError(errorText(err));
     }
   }, [token]);
