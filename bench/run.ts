@@ -22,7 +22,6 @@ interface Figure {
   name: string;
   unit: 'ms';
   target?: string;
-import { benchApiLoad } from './api-load.js';
   samples: number[];
 }
 
@@ -195,44 +194,7 @@ async function backupSection(root: string): Promise<string[]> {
   ];
 }
 
-async function convergenceSection(root: string): Promise<string[]> {
-  const r = await benchConvergence(root, runs, log);
-  return [
-    `## Convergence (${r.runs} runs on the simulator: median, min–max)`,
-    '',
-    'The whole stack in one process (`startStack`: local platform with 3 searchd + 3 agents as child processes,',
-    'controller, API) with the default timings (resync 2 s when Ready, 500 ms otherwise), fresh data directory per',
-    'run, one table spec. Times are taken from the status store\'s events and SQL probes every 10 ms.',
-    `The full stop came back with the same cluster UUID in ${r.sameUuid} of ${r.runs} runs.`,
-    '',
-    ...r.figures.table(),
-  ];
-}
-
-async function scaleSection(root: string): Promise<string[]> {
-  return benchScale(root, runs, log);
-}
-
-/**
- * The scenarios, in the order `npm run bench` runs them. One line each: name (the argument and the
- * section marker in results.md), what it measures, and the function that returns its section's lines.
- */
-interface Scenario {
-  name: string;
-  describe: string;
-  run(root: string): Promise<string[]>;
-}
-
-const SCENARIOS: readonly Scenario[] = [
-  { name: 'cluster', describe: 'bare simulator cluster: start, form, replicated INSERT, eviction, rejoin, full restart', run: (root) => clusterSection(root) },
-  { name: 'convergence', describe: 'controller on the simulator: fresh → Ready, SIGKILL detected, rejoin, full stop → Ready (same UUID)', run: convergenceSection },
-  { name: 'scale', describe: 'controller with 10 nodes × 200 tables: full pass, RSS, idle CPU, GET /api/tables p50/p99', run: scaleSection },
-  { name: 'import', describe: 'blue/green import orchestrated vs the bare steps by hand', run: importSection },
-  { name: 'backup', describe: 'backup to S3 vs tar czf of the same files', run: backupSection },
-  { name: 'api-load', describe: '200 API clients polling status/tables/cluster during an import and a backup: errors, GET /api/tables p50/p99', run: (root) => benchApiLoad(root, runs, log) },
-];
-
-function replaceSection(doc: string, part: string, body: string[]): string {
+function replaceSection(doc: string, part: Part, body: string[]): string {
   const open = `<!-- part:${part} -->`;
   const close = `<!-- /part:${part} -->`;
   const block = [open, ...body, close].join('\n');
