@@ -119,6 +119,8 @@ export class RepairCoordinator {
   private facts: NodeFacts[] = [];
   private nodes: NodeRef[] = [];
   private lastAutoFailureAt = 0;
+  /** the actor whose transitions are written to its operation record as they happen */
+  private followed: unknown;
 
   constructor(private readonly env: RepairEnv) {}
 
@@ -236,6 +238,7 @@ export class RepairCoordinator {
 
     // 1. a running or persisted repair gets this pass's observations
     let entry = this.env.runtime.get<typeof splitBrainRepairMachine>(this.key) ?? this.env.runtime.restore(this.key, this.definition());
+    if (entry) this.follow(entry);
     if (entry) {
       if (entry.actor.getSnapshot().status === 'active') entry.actor.send({ type: 'observed', at: now, nodes: observedNodes(facts) });
       const op = this.syncOperation(entry);
@@ -250,6 +253,13 @@ export class RepairCoordinator {
 
     // 2. no repair runs: a pending request, or the auto policy, starts one when it is safe
     if (!entry) {
+      // a record left running without its machine (a snapshot of another version was dropped): close it
+      for (const orphan of this.repairs().filter((o) => o.state === 'running')) {
+        const rec = structuredClone(orphan);
+        for (const st of rec.steps) if (st.state === 'running') Object.assign(st, { state: 'failed', finishedAt: iso(now) });
+        Object.assign(rec, { state: 'failed', finishedAt: iso(now), error: 'the controller restarted without this repair\'s saved state; request the repair again' });
+        this.env.status.upsertOperation(rec);
+      }
       let pending = this.repairs()
         .filter((o) => o.state === 'pending')
         .sort((a, b) => a.requestedAt.localeCompare(b.requestedAt))[0];
@@ -380,7 +390,17 @@ export class RepairCoordinator {
     this.env.status.upsertOperation(rec);
     logger.warn('split-brain repair started', { operationId: op.id, survivor: plan.survivor, bootstrap: plan.bootstrap, losers: plan.losers, reason: plan.reason });
     this.syncOperation(entry);
+    this.follow(entry);
     return entry;
+  }
+
+  /** Writes every step of the actor to its record when it is entered (several may pass between two passes). */
+  private follow(entry: RepairEntry): void {
+    if (this.followed === entry.actor) return;
+    this.followed = entry.actor;
+    entry.actor.subscribe(() => {
+      if (entry.actor.getSnapshot().status === 'active') this.syncOperation(entry);
+    });
   }
 
   /** Advances the operation record to the machine's current step; closes it when the machine is final. */

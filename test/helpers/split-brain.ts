@@ -80,8 +80,8 @@ async function until(probe: () => Promise<boolean>, ms: number, what: string): P
   }
 }
 
-/** POST to a simulator admin endpoint of a node (`/sim/partition`, `/sim/heal`). */
-export async function simAdmin(node: NodeRef, endpoint: '/sim/partition' | '/sim/heal', body: object): Promise<void> {
+/** POST to a simulator admin endpoint of a node (`/sim/partition`, `/sim/heal`, `/sim/pause`, `/sim/resume`). */
+export async function simAdmin(node: NodeRef, endpoint: '/sim/partition' | '/sim/heal' | '/sim/pause' | '/sim/resume', body: object): Promise<void> {
   if (!node.httpAddress) throw new Error(`${node.name} has no httpAddress: the simulator's /sim endpoints are out of reach`);
   const res = await fetch(`http://${node.httpAddress}${endpoint}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   if (res.status !== 200) throw new Error(`${endpoint} on ${node.name}: HTTP ${res.status} ${await res.text()}`);

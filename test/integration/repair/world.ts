@@ -60,6 +60,8 @@ export interface World {
   ctrl: ControllerProcess;
   /** (re)starts the controller process with the world's extra env */
   startController(): void;
+  /** extra env of the next controller start (e.g. REPAIR_POLICY) */
+  env: Record<string, string>;
   pools: ManticorePools;
   api<T = unknown>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T }>;
   sql(n: NodeRef): ReturnType<ManticorePools['get']>;
@@ -96,8 +98,9 @@ export async function startWorld(cluster: string, env: Record<string, string> = 
   const ctrl = new ControllerProcess({ dataDir: path.join(root, 'controller'), specsDir, nodes, port: await freePort(), token: TOKEN, cluster, exitTimeoutMs: WAIT.exit });
   const startController = () => {
     // ControllerProcess passes this process's env on: set the extra settings around the spawn only
-    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-    Object.assign(process.env, env);
+    const extra = world.env;
+    const saved = Object.fromEntries(Object.keys(extra).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, extra);
     try {
       ctrl.start();
     } finally {
@@ -107,7 +110,6 @@ export async function startWorld(cluster: string, env: Record<string, string> = 
       }
     }
   };
-  startController();
   const sql = (n: NodeRef) => pools.get(`${n.mysql.host}:${n.mysql.port}`);
   const world: World = {
     root,
@@ -115,6 +117,7 @@ export async function startWorld(cluster: string, env: Record<string, string> = 
     nodes,
     ctrl,
     startController,
+    env: { ...env },
     pools,
     async api<T>(method: string, p: string, body?: unknown) {
       const res = await fetch(`http://127.0.0.1:${ctrl.port}${p}`, {
@@ -146,6 +149,7 @@ export async function startWorld(cluster: string, env: Record<string, string> = 
       if (process.env.KEEP_TEST_DIRS === undefined && process.exitCode === undefined) rmSync(root, { recursive: true, force: true });
     },
   };
+  startController();
   await until(
     async () => {
       for (const n of nodes) {
