@@ -205,7 +205,9 @@ export class ControlPlaneJobs implements PlatformJobs {
 
   private jobOf(cmd: CplnCommand, workload: string): PlatformJob {
     const env = envOf(cmd);
-    const action = ACTIONS.find((a) => a === env.ACTION?.toLowerCase()) ?? 'repair';
+    // a run without an ACTION override (its schedule, a manual start) does what the workload stores: backup on
+    // BACKUP_WORKLOAD, the original job workload's default (import) on ORCHESTRATOR_WORKLOAD
+    const action = ACTIONS.find((a) => a === env.ACTION?.toLowerCase()) ?? (workload === this.o.config.backupWorkload ? 'backup' : 'import');
     const table = env.DATASET ?? env.TABLE_NAME;
     const phase = phaseOf(cmd.lifecycleStage);
     const messages = cmd.status?.messages?.filter((m) => typeof m === 'string') ?? [];

@@ -345,6 +345,10 @@ describe('jobs: cron workload commands', () => {
     ].sort());
     assert.ok(fake.requests.some((r) => r.path.includes('-command/-query?page=2')), 'the next page was followed');
     await rejects(jobs({ BACKUP_WORKLOAD: '' }).start({ action: 'backup', table: 't9', env: {} }), 'NOT_CONFIGURED');
+    // a run started without an ACTION override does what the backup workload stores: a backup
+    const now = new Date().toISOString();
+    fake.commands.get(BACKUP_WL)!.push({ id: 'cmd-manual', type: 'runCronWorkload', lifecycleStage: 'running', created: now, lastModified: now, spec: { location: 'aws-us-east-1', containerOverrides: [{ name: 'backup', env: [{ name: 'DATASET', value: 't5' }] }] }, status: {} });
+    await rejects(j.start({ action: 'backup', table: 't5', env: {} }), 'CONFLICT');
   });
 
   test('a POST whose answer is lost (500 after creating) is adopted, not run twice; 429 on POST is retried', async () => {
