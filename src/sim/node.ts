@@ -99,6 +99,7 @@ export class SimNode {
       buddy: opts.buddy ?? true,
       serverId: opts.serverId ?? 0,
       stats: this.stats,
+      faults: this.faults,
     });
     this.executor.registerHandlers(this.transport);
     if (opts.dataDir !== undefined) {

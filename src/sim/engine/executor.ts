@@ -54,6 +54,8 @@ export interface ExecutorOptions {
   serverId?: number;
   stats?: NodeStats;
   agentTimeoutMs?: number;
+  /** the node's injected faults (only `diskFull` is read here) */
+  faults?: { readonly diskFull: boolean };
 }
 
 const STATUS_COMMANDS = [
@@ -963,6 +965,11 @@ export class Executor {
       meta = JSON.parse(fs.readFileSync(`${src}.meta`, 'utf8')) as typeof meta;
     } catch (err) {
       throw new SqlError(`unable to import table '${n}': ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (this.opts.faults?.diskFull) {
+      // real searchd copies the files into its data dir first; a full disk fails the copy and nothing is created
+      const dst = path.join(this.engine.dataDir ?? '.', n, `${n}.0.spa`);
+      throw new SqlError(`unable to import table '${n}': error writing file '${dst}': No space left on device`);
     }
     // only the table's own files travel: writes a frozen source made since FREEZE live in its frozen wal
     const docs = readSnapshotOnly(src);

@@ -11,6 +11,12 @@ export class FaultState {
   private waiters: (() => void)[] = [];
   /** Extra delay per table (and per SST stage) when this node sends an SST. */
   sstDelayMs = 0;
+  /**
+   * The node's data disk is full: statements that write table files (IMPORT TABLE copies the
+   * table's files into the data dir) fail with ENOSPC, as real searchd reports it. Cleared by
+   * POST /sim/disk-full {"full": false} or a restart.
+   */
+  diskFull = false;
 
   block(peers: Iterable<string>): void {
     for (const p of peers) this.blocked.add(p);
@@ -53,7 +59,7 @@ export class FaultState {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
-  snapshot(): { paused: boolean; blocked: string[]; sstDelayMs: number } {
-    return { paused: this.pausedFlag, blocked: this.blockedPeers(), sstDelayMs: this.sstDelayMs };
+  snapshot(): { paused: boolean; blocked: string[]; sstDelayMs: number; diskFull: boolean } {
+    return { paused: this.pausedFlag, blocked: this.blockedPeers(), sstDelayMs: this.sstDelayMs, diskFull: this.diskFull };
   }
 }

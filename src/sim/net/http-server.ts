@@ -8,6 +8,7 @@
  *   /sim/*               fault injection, only the simulator has these:
  *     POST /sim/partition {"peers":["h:p"]}   POST /sim/heal {"peers"?:[...]}
  *     POST /sim/pause      POST /sim/resume     POST /sim/sst-delay {"ms":N}     GET /sim/state
+ *     POST /sim/disk-full {"full":true|false}  (IMPORT TABLE fails with ENOSPC while full)
  * While paused the node answers nothing but POST /sim/resume.
  */
 import http from 'node:http';
@@ -276,7 +277,7 @@ export class HttpServer {
     if (p === '/sim/state' && method === 'GET') return send(res, 200, { faults: faults.snapshot(), ...this.opts.state() });
     if (method !== 'POST') return send(res, 405, { error: `${method} not allowed on ${p}` });
     const text = await readBody(req);
-    let body: { peers?: unknown; ms?: unknown } = {};
+    let body: { peers?: unknown; ms?: unknown; full?: unknown } = {};
     if (text.trim()) {
       try {
         body = JSON.parse(text) as typeof body;
@@ -302,6 +303,10 @@ export class HttpServer {
         faults.sstDelayMs = ms;
         break;
       }
+      case '/sim/disk-full':
+        if (typeof body.full !== 'boolean') return send(res, 400, { error: 'full: true or false is required' });
+        faults.diskFull = body.full;
+        break;
       default:
         return send(res, 404, { error: `unknown endpoint '${p}'` });
     }
