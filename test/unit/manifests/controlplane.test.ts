@@ -219,6 +219,10 @@ test('workloads: reserved ports, mount paths, volume counts, CPLN_* env, subcomm
       for (const e of c.env ?? []) assert.ok(!e.name.startsWith('CPLN_'), `${c.name}: env ${e.name} does not use the reserved CPLN_ prefix`);
     }
   }
+  // one uid and volume group everywhere: the containers share files on the volumes
+  for (const w of allWorkloads()) {
+    assert.deepEqual((w.spec as unknown as Doc)['securityOptions'], { runAsUser: '<.Values.securityOptions.runAsUser>', filesystemGroupId: '<.Values.securityOptions.filesystemGroupId>' }, `${String(w['name'])}: securityOptions`);
+  }
   const mc = workload('<mo.name>');
   assert.equal(mc.tags?.['cpln/publishNotReadyAddresses'], 'true');
   assert.deepEqual(mc.spec.containers.map((c) => c.name), ['manticore', 'agent']);
