@@ -10,9 +10,13 @@
  *   look like a removed table);
  * - a table declared by two objects (or by an object and a file) is applied from the first declaration
  *   only (files first, then objects by creation time) and the others get a problem naming it.
- * The generation of a CRD spec is the object's metadata.generation.
+ * ManticoreBackupSchedule objects (backup-schedules.ts) add entries to the `backups` of the table they
+ * name (declared by a file or an object); a schedule whose table is not declared, or whose name clashes
+ * with a backup of the spec, gets a problem. The generation of a table increases whenever its content
+ * (spec plus schedules) changes; each object's status reports its own metadata.generation.
  */
 import type { LoadedSpec, SpecOrigin, SpecProblem } from '../../domain/spec.js';
+import { planBackupSchedule, type BackupScheduleObject } from './backup-schedules.js';
 import type { Logger } from '../../lib/logger.js';
 import { validateTableDocument } from '../../spec/validate.js';
 import type { Informer } from './informer.js';
@@ -37,6 +41,29 @@ export interface ObjectSpecState {
   loaded?: LoadedSpec;
   /** the object's own problems (validation, duplicates, kept last version) */
   problems: SpecProblem[];
+  /** metadata.generation of the object version in effect (status.observedGeneration) */
+  objectGeneration?: number;
+}
+
+export interface ScheduleState {
+  table?: string;
+  /** the entry was added to its table's backups */
+  applied: boolean;
+  problems: SpecProblem[];
+  objectGeneration?: number;
+}
+
+/** Key order-independent JSON, to compare specs by content. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
 }
 
 /** The table an object declares: spec.name, else metadata.name with '-' → '_'. */
@@ -47,7 +74,10 @@ export function tableNameOf(obj: ManticoreTableObject): string {
 
 export class CrdSpecSource {
   private readonly objects = new Map<string, ObjectSpecState>();
-  private readonly lastValid = new Map<string, LoadedSpec>();
+  private readonly schedules = new Map<string, ScheduleState>();
+  private readonly lastValid = new Map<string, { loaded: LoadedSpec; objectGeneration: number }>();
+  /** per table: content last handed out and its generation (generations never go back) */
+  private readonly generations = new Map<string, { canon: string; generation: number }>();
   private readonly listeners = new Set<() => void>();
   private merged: LoadedSpec[] = [];
   private mergedProblems: SpecProblem[] = [];
@@ -58,8 +88,10 @@ export class CrdSpecSource {
     private readonly namespace: string,
     private readonly inner: InnerSpecSource | undefined,
     private readonly logger: Logger,
+    private readonly scheduleInformer?: Informer<BackupScheduleObject>,
   ) {
     this.unsubscribe.push(informer.onChange(() => this.recompute()));
+    if (scheduleInformer !== undefined) this.unsubscribe.push(scheduleInformer.onChange(() => this.recompute()));
     if (inner !== undefined) this.unsubscribe.push(inner.onChange(() => this.recompute()));
     this.recompute();
   }
@@ -78,6 +110,11 @@ export class CrdSpecSource {
 
   problemsFor(table: string): SpecProblem[] {
     return this.problems().filter((p) => p.table === table);
+  }
+
+  /** The state of one ManticoreBackupSchedule object (for its status). */
+  scheduleState(objectName: string): ScheduleState | undefined {
+    return this.schedules.get(objectName);
   }
 
   /** The state of one ManticoreTable object (for its status). */
@@ -101,6 +138,33 @@ export class CrdSpecSource {
     return { kind: 'crd', ref: `${this.namespace}/${obj.metadata.name}` };
   }
 
+  /** Adds each valid ManticoreBackupSchedule to the backups of the table it names. */
+  private withSchedules(specs: LoadedSpec[]): LoadedSpec[] {
+    this.schedules.clear();
+    const byTable = new Map(specs.map((s) => [s.spec.name, s]));
+    const added = new Map<string, LoadedSpec>();
+    for (const obj of this.scheduleInformer?.list() ?? []) {
+      const origin: SpecOrigin = { kind: 'crd', ref: `${this.namespace}/backupschedule/${obj.metadata.name}` };
+      const { entry, problems } = planBackupSchedule(obj, origin);
+      const state: ScheduleState = { applied: false, problems, ...(obj.metadata.generation === undefined ? {} : { objectGeneration: obj.metadata.generation }) };
+      this.schedules.set(obj.metadata.name, state);
+      if (entry === undefined) continue;
+      state.table = entry.table;
+      const target = added.get(entry.table) ?? byTable.get(entry.table);
+      if (target === undefined) {
+        problems.push({ origin, pointer: '/spec/table', table: entry.table, message: `no table '${entry.table}' is declared (by a ManticoreTable or a spec file): create it, or name a declared table` });
+        continue;
+      }
+      if (target.spec.backups.some((b) => b.name === entry.backup.name)) {
+        problems.push({ origin, pointer: '', table: entry.table, message: `table '${entry.table}' already has a backup schedule named '${entry.backup.name}': rename this object` });
+        continue;
+      }
+      added.set(entry.table, { ...target, spec: { ...target.spec, backups: [...target.spec.backups, entry.backup] } });
+      state.applied = true;
+    }
+    return specs.map((s) => added.get(s.spec.name) ?? s);
+  }
+
   private recompute(): void {
     const before = JSON.stringify([this.merged.map((s) => [s.spec.name, s.generation, s.origin.ref]), this.mergedProblems]);
     const innerSpecs = this.inner?.specs() ?? [];
@@ -121,14 +185,16 @@ export class CrdSpecSource {
       const { spec, problems } = validateTableDocument(doc, origin);
       const state: ObjectSpecState = { table, problems: problems.map((p) => ({ ...p, pointer: `/spec${p.pointer}`, table: p.table ?? table })) };
       if (spec !== undefined) {
-        const loaded: LoadedSpec = { spec, origin, generation: obj.metadata.generation ?? 1 };
-        this.lastValid.set(objName, loaded);
+        const loaded: LoadedSpec = { spec, origin, generation: 0 };
+        this.lastValid.set(objName, { loaded, objectGeneration: obj.metadata.generation ?? 1 });
         state.loaded = loaded;
+        state.objectGeneration = obj.metadata.generation ?? 1;
       } else {
         const kept = this.lastValid.get(objName);
         if (kept !== undefined) {
-          state.loaded = kept;
-          state.problems.push({ origin, pointer: '', table: kept.spec.name, message: `table '${kept.spec.name}' keeps its last valid version (generation ${kept.generation}) until the problems above are fixed` });
+          state.loaded = kept.loaded;
+          state.objectGeneration = kept.objectGeneration;
+          state.problems.push({ origin, pointer: '', table: kept.loaded.spec.name, message: `table '${kept.loaded.spec.name}' keeps its last valid version (object generation ${kept.objectGeneration}) until the problems above are fixed` });
         }
       }
       if (state.loaded !== undefined) {
@@ -149,8 +215,18 @@ export class CrdSpecSource {
       this.objects.set(objName, state);
     }
     for (const name of [...this.lastValid.keys()]) if (!present.has(name)) this.lastValid.delete(name);
-    this.merged = [...innerSpecs, ...crdSpecs].sort((a, b) => a.spec.name.localeCompare(b.spec.name));
-    this.mergedProblems = [...this.objects.values()].flatMap((s) => s.problems);
+    const merged = this.withSchedules([...innerSpecs, ...crdSpecs]);
+    // a generation per table that increases whenever its content changes
+    this.merged = merged
+      .map((s) => {
+        const canon = canonical(s.spec);
+        const before = this.generations.get(s.spec.name);
+        const generation = before === undefined ? 1 : before.canon === canon ? before.generation : before.generation + 1;
+        this.generations.set(s.spec.name, { canon, generation });
+        return s.origin.kind === 'crd' ? { ...s, generation } : s;
+      })
+      .sort((a, b) => a.spec.name.localeCompare(b.spec.name));
+    this.mergedProblems = [...this.objects.values(), ...this.schedules.values()].flatMap((s) => s.problems);
     const after = JSON.stringify([this.merged.map((s) => [s.spec.name, s.generation, s.origin.ref]), this.mergedProblems]);
     if (after === before) return;
     this.logger.info('ManticoreTable specs changed', { tables: this.merged.map((s) => s.spec.name), problems: this.mergedProblems.length });

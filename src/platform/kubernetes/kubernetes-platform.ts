@@ -3,7 +3,7 @@
  * StatefulSet (`spec.replicas`, not the pods that happen to exist: a down pod is still a node, seen as
  * down), named `<sts>-<ordinal>` and addressed through the headless Service as
  * `<pod>.<svc>.<ns>.svc` (published before the pod is ready: publishNotReadyAddresses). Informers keep
- * the StatefulSet, its pods and the ManticoreTables; a change of any of them calls the onChange
+ * the StatefulSet, its pods, the ManticoreTables and ManticoreBackupSchedules; a change of any of them calls the onChange
  * listeners. Jobs run as batch/v1 Jobs (jobs.ts). The spec source (crd-specs.ts) and the status writer
  * (status-writer.ts) are built by the controller's startup when this platform is chosen.
  */
@@ -12,6 +12,7 @@ import { errorMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { StatusReader } from '../../status/types.js';
 import type { NodeRef, PlatformWithJobs } from '../types.js';
+import type { BackupScheduleObject } from './backup-schedules.js';
 import { CrdSpecSource, type InnerSpecSource, type ManticoreTableObject } from './crd-specs.js';
 import { Informer } from './informer.js';
 import { KubernetesJobs } from './jobs.js';
@@ -50,6 +51,7 @@ export class KubernetesPlatform implements PlatformWithJobs {
   readonly statefulSets: Informer<StatefulSetObject>;
   readonly pods: Informer<PodObject>;
   readonly tables: Informer<ManticoreTableObject>;
+  readonly backupSchedules: Informer<BackupScheduleObject>;
   private readonly o: KubernetesPlatformOptions;
   private readonly listeners = new Set<() => void>();
   private signature = '';
@@ -70,6 +72,7 @@ export class KubernetesPlatform implements PlatformWithJobs {
     this.statefulSets = new Informer<StatefulSetObject>({ ...common, path: `/apis/apps/v1/namespaces/${ns}/statefulsets`, fieldSelector: `metadata.name=${config.statefulSet}` });
     this.pods = new Informer<PodObject>({ ...common, path: `/api/v1/namespaces/${ns}/pods` });
     this.tables = new Informer<ManticoreTableObject>({ ...common, path: this.tablesPath });
+    this.backupSchedules = new Informer<BackupScheduleObject>({ ...common, path: this.schedulesPath });
     this.statefulSets.onChange(() => this.nodesMayHaveChanged());
     this.pods.onChange(() => this.nodesMayHaveChanged());
     this.jobs = new KubernetesJobs({
@@ -85,6 +88,10 @@ export class KubernetesPlatform implements PlatformWithJobs {
 
   get tablesPath(): string {
     return `/apis/${CRD_GROUP}/${CRD_VERSION}/namespaces/${this.o.config.namespace}/manticoretables`;
+  }
+
+  get schedulesPath(): string {
+    return `/apis/${CRD_GROUP}/${CRD_VERSION}/namespaces/${this.o.config.namespace}/manticorebackupschedules`;
   }
 
   private statefulSet(): StatefulSetObject | undefined {
@@ -158,7 +165,7 @@ export class KubernetesPlatform implements PlatformWithJobs {
 
   /** ManticoreTables as specs, merged with the file/TABLES_CONFIG store (crd-specs.ts). One per platform. */
   specSource(inner?: InnerSpecSource): CrdSpecSource {
-    this.specSourceInstance ??= new CrdSpecSource(this.tables, this.o.config.namespace, inner, this.o.logger.child({ component: 'kubernetes-specs' }));
+    this.specSourceInstance ??= new CrdSpecSource(this.tables, this.o.config.namespace, inner, this.o.logger.child({ component: 'kubernetes-specs' }), this.backupSchedules);
     return this.specSourceInstance;
   }
 
@@ -169,6 +176,7 @@ export class KubernetesPlatform implements PlatformWithJobs {
       rest: this.o.rest,
       path: this.tablesPath,
       informer: this.tables,
+      schedules: { informer: this.backupSchedules, path: this.schedulesPath },
       specs: this.specSource(),
       status,
       logger: this.o.logger.child({ component: 'kubernetes-status' }),
@@ -191,7 +199,7 @@ export class KubernetesPlatform implements PlatformWithJobs {
 
   async start(): Promise<void> {
     const wait = this.o.syncWaitMs ?? 10_000;
-    await Promise.all([this.statefulSets.start(wait), this.pods.start(wait), this.tables.start(wait)]);
+    await Promise.all([this.statefulSets.start(wait), this.pods.start(wait), this.tables.start(wait), this.backupSchedules.start(wait)]);
     if (this.statefulSet() === undefined) {
       this.o.logger.warn('the Manticore StatefulSet is not there (yet): no nodes until it is', { statefulSet: this.o.config.statefulSet, namespace: this.o.config.namespace });
     }
@@ -201,7 +209,7 @@ export class KubernetesPlatform implements PlatformWithJobs {
   async stop(): Promise<void> {
     await this.statusWriter?.stop();
     this.specSourceInstance?.close();
-    await Promise.all([this.statefulSets.stop(), this.pods.stop(), this.tables.stop()]);
+    await Promise.all([this.statefulSets.stop(), this.pods.stop(), this.tables.stop(), this.backupSchedules.stop()]);
     this.listeners.clear();
   }
 }

@@ -5,10 +5,12 @@
  * and also run on a slow resync. A patch is sent only when the status differs from the object's; it
  * carries the resourceVersion it was computed from (merge patch), so a 409 conflict means the object
  * changed: it is read again and the patch retried (up to 3 times), never written blind.
+ * ManticoreBackupSchedules get theirs too: SpecInvalid (naming the field) and the last backup they fired.
  */
 import { errorMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Condition, OperationRecord, StatusReader } from '../../status/types.js';
+import type { BackupScheduleObject } from './backup-schedules.js';
 import type { CrdSpecSource, ManticoreTableObject } from './crd-specs.js';
 import type { Informer } from './informer.js';
 import { isKubeStatus, type KubeRest } from './rest.js';
@@ -36,6 +38,8 @@ export interface StatusWriterOptions {
   /** collection path of the ManticoreTables */
   path: string;
   informer: Informer<ManticoreTableObject>;
+  /** ManticoreBackupSchedules and their collection path, when watched */
+  schedules?: { informer: Informer<BackupScheduleObject>; path: string };
   specs: CrdSpecSource;
   status: Pick<StatusReader, 'table' | 'operations' | 'subscribe'>;
   logger: Logger;
@@ -87,6 +91,7 @@ export class CrdStatusWriter {
     this.unsubscribe.push(this.o.status.subscribe(() => this.trigger()));
     this.unsubscribe.push(this.o.specs.onChange(() => this.trigger()));
     this.unsubscribe.push(this.o.informer.onChange(() => this.trigger()));
+    if (this.o.schedules !== undefined) this.unsubscribe.push(this.o.schedules.informer.onChange(() => this.trigger()));
     this.resync = setInterval(() => this.trigger(), this.o.resyncMs ?? 30_000);
     this.resync.unref();
     this.trigger();
@@ -122,9 +127,18 @@ export class CrdStatusWriter {
         for (const obj of this.o.informer.list()) {
           if (this.stopped) return;
           try {
-            await this.writeOne(obj);
+            await this.writeOne(this.o.informer, this.o.path, obj, (o) => this.desired(o));
           } catch (err) {
             this.o.logger.warn('ManticoreTable status patch failed', { object: obj.metadata.name, err: errorMessage(err) });
+          }
+        }
+        const schedules = this.o.schedules;
+        for (const obj of schedules?.informer.list() ?? []) {
+          if (this.stopped || schedules === undefined) return;
+          try {
+            await this.writeOne(schedules.informer, schedules.path, obj, (o) => this.desiredSchedule(o));
+          } catch (err) {
+            this.o.logger.warn('ManticoreBackupSchedule status patch failed', { object: obj.metadata.name, err: errorMessage(err) });
           }
         }
       } while (this.again && !this.stopped);
@@ -134,31 +148,56 @@ export class CrdStatusWriter {
     return this.running;
   }
 
+  private specInvalid(problems: readonly { pointer: string; message: string }[], previous: Condition[], generation: number | undefined): Condition {
+    const invalid = problems.length > 0;
+    const status = invalid ? ('True' as const) : ('False' as const);
+    const prior = previous.find((c) => c.type === 'SpecInvalid');
+    return {
+      type: 'SpecInvalid',
+      status,
+      reason: invalid ? 'InvalidSpec' : 'Valid',
+      message: invalid ? problems.map((p) => `${p.pointer === '' ? '/spec' : p.pointer}: ${p.message}`).join('; ').slice(0, 4000) : 'the spec is valid',
+      lastTransitionTime: prior?.status === status ? prior.lastTransitionTime : new Date((this.o.now ?? Date.now)()).toISOString(),
+      ...(generation === undefined ? {} : { observedGeneration: generation }),
+    };
+  }
+
+  /** The status one ManticoreBackupSchedule should carry now. */
+  desiredSchedule(obj: BackupScheduleObject): Record<string, unknown> {
+    const state = this.o.specs.scheduleState(obj.metadata.name);
+    const previous = (obj.status?.conditions as Condition[] | undefined) ?? [];
+    const out: Record<string, unknown> = { conditions: [this.specInvalid(state?.problems ?? [], previous, obj.metadata.generation)] };
+    if (state?.applied === true && state.objectGeneration !== undefined) out.observedGeneration = state.objectGeneration;
+    if (state?.table !== undefined) {
+      const by = `schedule ${state.table}/${obj.metadata.name}`;
+      const last = this.o.status
+        .operations()
+        .filter((op) => op.kind === 'backup' && op.requestedBy === by)
+        .sort((a, b) => a.requestedAt.localeCompare(b.requestedAt))
+        .at(-1);
+      const lastBackup = summary(last);
+      if (lastBackup !== undefined) out.lastBackup = lastBackup;
+    }
+    return out;
+  }
+
   /** The status one object should carry now. */
   desired(obj: ManticoreTableObject): TableObjectStatus {
     const state = this.o.specs.objectState(obj.metadata.name);
     const table = state?.table ?? obj.metadata.name.replace(/-/g, '_');
     const view = state?.loaded === undefined ? undefined : this.o.status.table(table);
     const previous = (obj.status?.conditions as Condition[] | undefined) ?? [];
-    const nowIso = new Date((this.o.now ?? Date.now)()).toISOString();
     const conditions: Condition[] = (view?.conditions ?? []).filter((c) => c.type !== 'SpecInvalid').map((c) => ({ ...c }));
     const problems = state?.problems ?? [];
     const invalid = problems.length > 0;
-    const specInvalid = {
-      type: 'SpecInvalid' as const,
-      status: invalid ? ('True' as const) : ('False' as const),
-      reason: invalid ? 'InvalidSpec' : 'Valid',
-      message: invalid ? problems.map((p) => `${p.pointer === '' ? '/spec' : p.pointer}: ${p.message}`).join('; ').slice(0, 4000) : 'the spec is valid',
-    };
-    const prior = previous.find((c) => c.type === 'SpecInvalid');
-    conditions.push({ ...specInvalid, lastTransitionTime: prior?.status === specInvalid.status ? prior.lastTransitionTime : nowIso, ...(obj.metadata.generation === undefined ? {} : { observedGeneration: obj.metadata.generation }) });
+    conditions.push(this.specInvalid(problems, previous, obj.metadata.generation));
     const converged = conditions.find((c) => c.type === 'TablesConverged');
     const ready = invalid || state?.loaded === undefined ? 'False' : converged === undefined ? 'Unknown' : converged.status === 'True' ? 'True' : 'False';
     const ops = this.o.status.operations().filter((op) => op.target === table || op.key.endsWith(`/${table}`));
     const latest = (kind: string): OperationRecord | undefined =>
       ops.filter((op) => op.kind === kind).sort((a, b) => a.requestedAt.localeCompare(b.requestedAt)).at(-1);
     const out: TableObjectStatus = { table, ready, conditions };
-    if (state?.loaded !== undefined) out.observedGeneration = state.loaded.generation;
+    if (state?.objectGeneration !== undefined) out.observedGeneration = state.objectGeneration;
     if (view?.activeSlot !== undefined) out.activeSlot = view.activeSlot;
     const lastImport = summary(latest('import'));
     if (lastImport !== undefined) out.lastImport = lastImport;
@@ -167,25 +206,25 @@ export class CrdStatusWriter {
     return out;
   }
 
-  private async writeOne(initial: ManticoreTableObject): Promise<void> {
+  private async writeOne<T extends ManticoreTableObject | BackupScheduleObject>(informer: Informer<T>, path: string, initial: T, desired: (obj: T) => object): Promise<void> {
     let obj = initial;
     for (let attempt = 0; ; attempt++) {
-      const status = this.desired(obj);
+      const status = desired(obj);
       if (canonical(status) === canonical(obj.status ?? {})) return;
       try {
-        const updated = await this.o.rest.mergePatch<ManticoreTableObject>(`${this.o.path}/${encodeURIComponent(obj.metadata.name)}/status`, {
+        const updated = await this.o.rest.mergePatch<T>(`${path}/${encodeURIComponent(obj.metadata.name)}/status`, {
           metadata: { resourceVersion: obj.metadata.resourceVersion },
           // keys the status no longer has are removed (null in a merge patch)
           status: { ...Object.fromEntries(Object.keys(obj.status ?? {}).map((k) => [k, null])), ...status },
         });
         this.patches++;
-        this.o.informer.update(updated);
+        informer.update(updated);
         return;
       } catch (err) {
         if (isKubeStatus(err, 404)) return; // deleted meanwhile
         if (!isKubeStatus(err, 409) || attempt >= MAX_CONFLICT_RETRIES) throw err;
         this.o.logger.debug('ManticoreTable changed while its status was written: reading it again', { object: obj.metadata.name });
-        obj = await this.o.rest.get<ManticoreTableObject>(`${this.o.path}/${encodeURIComponent(obj.metadata.name)}`);
+        obj = await this.o.rest.get<T>(`${path}/${encodeURIComponent(obj.metadata.name)}`);
       }
     }
   }

@@ -25,6 +25,7 @@ const PODS = `/api/v1/namespaces/${NS}/pods`;
 const TABLES = `/apis/manticore.orchestrator.dev/v1alpha1/namespaces/${NS}/manticoretables`;
 const JOBS = `/apis/batch/v1/namespaces/${NS}/jobs`;
 const LEASES = `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`;
+const SCHEDULES = `/apis/manticore.orchestrator.dev/v1alpha1/namespaces/${NS}/manticorebackupschedules`;
 
 const TIMEOUTS = { condition: 8_000 } as const;
 
@@ -253,6 +254,54 @@ test('ManticoreTables reach the spec cache; invalid ones get SpecInvalid naming 
   const count = writer.patches;
   await writer.pass();
   assert.equal(writer.patches, count, 'an unchanged status is not patched again');
+});
+
+function schedule(name: string, spec: Record<string, unknown>): Obj {
+  return { apiVersion: 'manticore.orchestrator.dev/v1alpha1', kind: 'ManticoreBackupSchedule', metadata: { name, namespace: NS }, spec };
+}
+
+test('ManticoreBackupSchedules join their table\'s backups; invalid ones get problems naming the field; their status shows the last backup', async (t) => {
+  const kube = new FakeKube();
+  await kube.start();
+  t.after(() => kube.stop());
+  kube.put(STS, statefulSet(3));
+  kube.put(TABLES, table('products', { columns: [{ name: 'title', type: 'text' }], backups: [{ name: 'nightly', type: 'main', schedule: '0 2 * * *' }] }));
+  const platform = await startPlatform(kube);
+  t.after(() => platform.stop());
+  const specs = platform.specSource();
+  assert.equal(specs.get('products')?.generation, 1);
+
+  kube.put(SCHEDULES, schedule('hourly', { table: 'products', type: 'delta', schedule: '0 * * * *', keep: 3 }));
+  kube.put(SCHEDULES, schedule('bad-type', { table: 'products', type: 'full', schedule: '0 * * * *' }));
+  kube.put(SCHEDULES, schedule('orphan', { table: 'nope', type: 'delta', schedule: '@daily' }));
+  kube.put(SCHEDULES, schedule('aged', { table: 'products', type: 'main', schedule: '0 3 * * *', maxAge: '30d' }));
+  kube.put(SCHEDULES, schedule('nightly', { table: 'products', type: 'delta', schedule: '0 4 * * *' }));
+  await waitFor('the schedule in the table spec', () => specs.get('products')?.spec.backups.some((b) => b.name === 'hourly'));
+  await waitFor('every schedule evaluated', () => specs.scheduleState('nightly') !== undefined);
+  assert.deepEqual(specs.get('products')?.spec.backups, [
+    { name: 'nightly', type: 'main', schedule: '0 2 * * *' },
+    { name: 'hourly', type: 'delta', schedule: '0 * * * *', keep: 3 },
+  ]);
+  assert.equal(specs.get('products')?.generation, 2, 'a schedule changes the table: its generation increases');
+  const pointers = (name: string): string[] => specs.scheduleState(name)?.problems.map((p) => p.pointer) ?? [];
+  assert.deepEqual(pointers('bad-type'), ['/spec/type']);
+  assert.deepEqual(pointers('orphan'), ['/spec/table']);
+  assert.deepEqual(pointers('aged'), ['/spec/maxAge']);
+  assert.equal(pointers('nightly').length, 1, 'a name clash with a backup of the spec is a problem');
+  assert.ok(specs.problems().some((p) => p.origin.ref === `${NS}/backupschedule/bad-type` && /delta/.test(p.message)));
+
+  const status = new FakeStatus();
+  status.ops = [{ id: 'op-9', kind: 'backup', key: 'table/manticore/products', target: 'products', requestedBy: 'schedule products/hourly', requestedAt: '2026-01-01T01:00:00.000Z', state: 'succeeded', finishedAt: '2026-01-01T01:00:09.000Z', steps: [] }];
+  platform.startStatusWriter(status);
+  const hourly = await waitFor('the hourly schedule status', () => (kube.get(SCHEDULES, 'hourly')?.status as Record<string, unknown> | undefined)?.lastBackup !== undefined && kube.get(SCHEDULES, 'hourly'));
+  const hs = hourly.status as { observedGeneration: number; lastBackup: { operationId: string; state: string }; conditions: Condition[] };
+  assert.equal(hs.observedGeneration, 1);
+  assert.deepEqual([hs.lastBackup.operationId, hs.lastBackup.state], ['op-9', 'succeeded']);
+  assert.equal(hs.conditions.find((c) => c.type === 'SpecInvalid')?.status, 'False');
+  const bad = await waitFor('the bad schedule status', () => kube.get(SCHEDULES, 'bad-type')?.status !== undefined && kube.get(SCHEDULES, 'bad-type'));
+  const invalid = (bad.status as { conditions: Condition[] }).conditions.find((c) => c.type === 'SpecInvalid');
+  assert.equal(invalid?.status, 'True');
+  assert.match(invalid?.message ?? '', /^\/spec\/type: /);
 });
 
 test('Jobs: labels and env name the action and table; a second active job of the same action and table is refused', async (t) => {
