@@ -263,8 +263,9 @@ export function decideSplitBrain(facts: readonly NodeFacts[]): SplitBrainDecisio
       }
     }
   }
-  // a non-primary majority: most nodes answer as members without quorum
-  const nonPrimary = facts.filter((f) => f.role === 'member' && f.status !== 'primary' && f.status !== undefined);
+  // a non-primary majority: most nodes answer as members that lost quorum (not nodes still starting or
+  // joining, which show `disconnected` / `joining` for a moment on every restart)
+  const nonPrimary = facts.filter((f) => f.role === 'member' && f.status === 'non-primary' && f.nodeState !== 'joining');
   if (facts.length > 1 && nonPrimary.length * 2 > facts.length) {
     const components = new Set(nonPrimary.map((m) => componentKey(m)));
     if (primaries.length > 0 || components.size > 1) {

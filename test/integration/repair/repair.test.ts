@@ -141,6 +141,13 @@ describe('split-brain repair', { skip: existsSync(CONTROLLER_SCRIPT) ? false : '
     assert.equal(again.status, 409, JSON.stringify(again.body));
     assert.equal(again.body.error.code, 'CONFLICT');
     assert.equal(again.body.error.operationId, res.body.operationId);
+    // a backup or an import waits for the repair (the conflict matrix: a restore may run alongside)
+    const backup: Api<ErrorBody> = await w.api('POST', '/api/backup', { tableName: 'items', type: 'delta' });
+    assert.equal(backup.status, 409, JSON.stringify(backup.body));
+    assert.equal(backup.body.error.code, 'REPAIR_IN_PROGRESS');
+    const imp: Api<ErrorBody> = await w.api('POST', '/api/import', { table: 'items' });
+    assert.equal(imp.status, 409, JSON.stringify(imp.body));
+    assert.equal(imp.body.error.code, 'REPAIR_IN_PROGRESS');
     const listed: Api<{ repairs: { commandId: string; lifecycleStage: string }[] }> = await w.api('GET', '/api/repairs');
     assert.ok(listed.body.repairs.some((r) => r.commandId === res.body.commandId), JSON.stringify(listed.body));
 
