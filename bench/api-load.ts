@@ -22,7 +22,47 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../src/sim/launcher.js';
-import { Figures, freePort, quantile, sleep, waitFor } from './lib/stats.js';
+import { freePort } from '../test/helpers/controller-process.js';
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
+}
+
+async function waitFor(probe: () => Promise<boolean>, what: string, limitMs: number, everyMs: number): Promise<void> {
+  const t0 = performance.now();
+  while (!(await probe().catch(() => false))) {
+    if (performance.now() - t0 > limitMs) throw new Error(`bench: ${what} did not happen within ${limitMs} ms`);
+    await sleep(everyMs);
+  }
+}
+
+/** Figures over rounds: median, min–max and the target (judged on the median). */
+class Figures {
+  private readonly rows = new Map<string, { unit: string; digits: number; target?: { op: '<' | '<='; value: number }; samples: number[] }>();
+
+  add(name: string, value: number, o: { unit?: string; digits?: number; target?: { op: '<' | '<='; value: number } } = {}): void {
+    let row = this.rows.get(name);
+    if (!row) this.rows.set(name, (row = { unit: o.unit ?? 'ms', digits: o.digits ?? 0, samples: [], ...(o.target ? { target: o.target } : {}) }));
+    row.samples.push(value);
+  }
+
+  table(): string[] {
+    const out = ['| figure | median | min–max (runs) | target |', '|---|---:|---:|---|'];
+    for (const [name, r] of this.rows) {
+      const s = [...r.samples].sort((a, b) => a - b);
+      const median = quantile(s, 0.5);
+      const f = (v: number) => `${v.toFixed(r.digits)}${r.unit === '' ? '' : ` ${r.unit}`}`;
+      const t = r.target;
+      const met = t === undefined ? undefined : t.op === '<' ? median < t.value : median <= t.value;
+      const target = t === undefined ? '' : `${t.op} ${t.value}${r.unit === '' ? '' : ` ${r.unit}`} ${met ? '(met)' : '(NOT met)'}`;
+      out.push(`| ${name} | ${f(median)} | ${f(s[0] ?? NaN)}–${f(s[s.length - 1] ?? NaN)} (${s.length}) | ${target} |`);
+    }
+    return out;
+  }
+}
 
 const TOKEN = 'bench-api-load-token-0123456789abcdef';
 const CLUSTER = 'apiload';
