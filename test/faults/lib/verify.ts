@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import type { NodeRef } from '../../../src/platform/types.js';
 import type { FaultCluster } from './cluster.js';
-import type { AckLedger } from './writer.js';
+import type { AckLedger, WriteAttempt } from './writer.js';
 
 /** Rows read per statement (Manticore's default max_matches is 1000). */
 const PAGE = 1000;
@@ -35,31 +35,41 @@ export interface WriteCheck {
   phantom: number[];
 }
 
+/**
+ * Acknowledged writes Manticore's rules allow to be lost, with the rule: only a split brain's losing
+ * side (writes it acknowledged as a second primary component are replaced by the survivor's data).
+ */
+export interface Exemption {
+  applies: (a: WriteAttempt) => boolean;
+  rule: string;
+}
+
 /** The acknowledged-write check of one node (no assertion). */
-export async function checkNode(fc: FaultCluster, n: NodeRef, ledger: AckLedger, ackedBefore = Number.POSITIVE_INFINITY): Promise<WriteCheck> {
+export async function checkNode(fc: FaultCluster, n: NodeRef, ledger: AckLedger, ackedBefore = Number.POSITIVE_INFINITY, exempt?: Exemption): Promise<WriteCheck> {
   const have = await nodeIds(fc, n);
+  const exempted = new Set(exempt ? ledger.attempts.filter((a) => a.outcome === 'acked' && exempt.applies(a)).map((a) => a.id) : []);
   return {
     node: n.name,
-    missing: ledger.acked(ackedBefore).filter((id) => !have.has(id)),
+    missing: ledger.acked(ackedBefore).filter((id) => !have.has(id) && !exempted.has(id)),
     phantom: ledger.ids('refused').filter((id) => have.has(id)),
   };
 }
 
 /** True when `n` holds every write acknowledged before `ackedBefore` (a recovery probe). */
-export async function holdsAcked(fc: FaultCluster, n: NodeRef, ledger: AckLedger, ackedBefore: number): Promise<boolean> {
-  const c = await checkNode(fc, n, ledger, ackedBefore);
+export async function holdsAcked(fc: FaultCluster, n: NodeRef, ledger: AckLedger, ackedBefore: number, exempt?: Exemption): Promise<boolean> {
+  const c = await checkNode(fc, n, ledger, ackedBefore, exempt);
   return c.missing.length === 0;
 }
 
 const sample = (ids: number[]) => `${ids.length} ids${ids.length ? ` (${ids.slice(0, 10).join(', ')}${ids.length > 10 ? ', ...' : ''})` : ''}`;
 
-/** Asserts the writes: every acknowledged one on every node, no refused one anywhere. */
-export async function assertAcknowledgedEverywhere(fc: FaultCluster, ledger: AckLedger, what: string): Promise<void> {
+/** Asserts the writes: every acknowledged one (but those `exempt` names) on every node, no refused one anywhere. */
+export async function assertAcknowledgedEverywhere(fc: FaultCluster, ledger: AckLedger, what: string, exempt?: Exemption): Promise<void> {
   const acked = ledger.acked();
   assert.ok(acked.length > 0, `${what}: some writes were acknowledged (${ledger.summary()})`);
   for (const n of fc.nodes) {
-    const c = await checkNode(fc, n, ledger);
-    assert.deepEqual(c.missing, [], `${what}: ${n.name} lacks acknowledged writes: ${sample(c.missing)}; writes ${ledger.summary()}`);
+    const c = await checkNode(fc, n, ledger, Number.POSITIVE_INFINITY, exempt);
+    assert.deepEqual(c.missing, [], `${what}: ${n.name} lacks acknowledged writes: ${sample(c.missing)}; writes ${ledger.summary()}${exempt ? `; exempt: ${exempt.rule}` : ''}`);
     assert.deepEqual(c.phantom, [], `${what}: ${n.name} holds writes that were refused: ${sample(c.phantom)}`);
   }
 }

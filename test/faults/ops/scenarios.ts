@@ -5,7 +5,11 @@
  * as a process), asserts the outcome on the nodes and in the store, and records its recovery figure.
  */
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import type { TestContext } from 'node:test';
+import { AgentClient } from '../../../src/agent/client.js';
+import type { NodeRef } from '../../../src/platform/types.js';
+import type { OperationRecord } from '../../../src/status/types.js';
 import { runFaultScenario, sleep, until, WAIT, type FaultCluster } from '../lib/cluster.js';
 import { recordRecovery, secondsBetween } from '../lib/results.js';
 import { assertAcknowledgedEverywhere, assertOneUuid } from '../lib/verify.js';
@@ -16,6 +20,7 @@ import {
   assertServes,
   assertServing,
   count,
+  frozenOn,
   importRows,
   insertDelta,
   killControllerAtEachStep,
@@ -25,6 +30,7 @@ import {
   stepsOf,
   waitDeltaIds,
   waitOperation,
+  writeImportCsv,
 } from './ops.js';
 
 const WARMUP_ACKS = 20;
@@ -133,3 +139,190 @@ export async function controllerKillDuringMainRestore(fc: FaultCluster, t: TestC
 
 export const runOps = (t: TestContext, label: string, cluster: string, fn: (fc: FaultCluster) => Promise<void>, controllerEnv?: Record<string, string>) =>
   runFaultScenario(t, { label, nodes: 3, cluster, ...(controllerEnv ? { controllerEnv } : {}) }, fn);
+
+// ---------------------------------------------------------------------------------------------
+// agents SIGKILLed during their jobs
+
+/** Polls every node's agent until one runs a job of `kind` for operation `opId`; returns the node. */
+async function nodeRunningJob(fc: FaultCluster, opId: string, kind: string, what: string): Promise<{ node: NodeRef; jobId: string }> {
+  const agents = fc.nodes.map((n) => ({ n, a: new AgentClient({ baseUrl: n.agentUrl, token: fc.token }) }));
+  return until(
+    async () => {
+      for (const { n, a } of agents) {
+        const jobs = await a.listJobs().catch(() => []);
+        const j = jobs.find((x) => x.kind === kind && x.id.startsWith(opId) && x.state === 'running');
+        if (j) return { node: n, jobId: j.id };
+      }
+      return false;
+    },
+    WAIT.formed,
+    `${what}: a ${kind} job of ${opId} runs on an agent`,
+    5,
+  );
+}
+
+/** Waits until no table is frozen on any node (a manticore-backup left behind by its killed agent ends by itself). */
+async function waitNothingFrozen(fc: FaultCluster, what: string): Promise<void> {
+  await until(async () => {
+    for (const n of fc.nodes) if ((await frozenOn(fc, n)).length > 0) return false;
+    return true;
+  }, WAIT.recovered, `${what}: no table frozen on any node`, 100);
+  await assertNothingFrozen(fc, what);
+}
+
+/**
+ * The agent running a delta backup's manticore-backup SIGKILLed (the platform restarts it): the backup
+ * retries or fails cleanly, no table stays frozen, the store holds only complete archives (with
+ * manifests), the table serves and keeps every acknowledged write; a later backup works.
+ */
+export async function agentKillDuringBackup(fc: FaultCluster, t: TestContext, scenario = 'agent-sigkill-backup'): Promise<void> {
+  const what = 'agent SIGKILL during a backup';
+  const uuid = await assertOneUuid(fc, `${what}: before`);
+  const w = newWriter(fc);
+  w.start();
+  await until(() => w.ledger.acked().length >= WARMUP_ACKS, WAIT.formed, `${what}: writes acknowledged (${w.ledger.summary()})`);
+  const id = await requestOperation(fc, '/api/backup', { tableName: fc.table, type: 'delta' }, what);
+  const { node, jobId } = await nodeRunningJob(fc, id, 'backup-table', what);
+  const before = fc.platform.nodeStatus(node.name).agentPid;
+  const killedAt = Date.now();
+  assert.ok(fc.platform.killNode(node.name, 'SIGKILL', 'agent') !== undefined, `${what}: ${node.name}'s agent was running`);
+  const op = await waitOperation(fc, id, what);
+  const endedAt = Date.now();
+  await fc.platform.waitForNode(node.name, (s) => s.agentPid !== undefined && s.agentPid !== before, WAIT.running, `${what}: ${node.name}'s agent restarted`);
+  assert.ok(op.state === 'succeeded' || op.state === 'failed', `${what}: the backup ended (${op.state})`);
+  if (op.state === 'failed') assert.ok((op.error ?? '').length > 0, `${what}: a failed backup says why`);
+  await waitNothingFrozen(fc, what);
+  const archives = localArchives(fc);
+  assert.deepEqual(archives, op.state === 'succeeded' ? [archiveOf(op)] : [], `${what}: the store holds an archive only for a succeeded backup`);
+  await assertServing(fc, what);
+  // a later backup works
+  const again = await waitOperation(fc, await requestOperation(fc, '/api/backup', { tableName: fc.table, type: 'delta' }, `${what}: again`), `${what}: again`);
+  assert.equal(again.state, 'succeeded', `${what}: a backup after the agent's restart succeeds: ${again.error ?? ''} ${stepsOf(again)}`);
+  await assertNothingFrozen(fc, `${what}: after the second backup`);
+  await sleep(300);
+  await w.stop();
+  await fc.waitWhole(WAIT.recovered, `${what}: whole at the end`);
+  await assertAcknowledgedEverywhere(fc, w.ledger, what);
+  await assertOneUuid(fc, what, uuid);
+  recordRecovery(t, { scenario, metric: `agent killed → backup ${op.state}`, seconds: secondsBetween(killedAt, endedAt), note: `job ${jobId} on ${node.name}; ${op.state === 'failed' ? `error: ${(op.error ?? '').slice(0, 160)}; ` : ''}steps ${stepsOf(op)}` });
+}
+
+const OLD_ROWS = 500;
+const BUILD_ROWS = 60_000;
+
+/**
+ * The agent running an import's indexer build SIGKILLed (the platform restarts it): the import
+ * finishes (the build is started again) or fails with the old slot serving on every node; never a
+ * half-built slot serving, nothing frozen, every acknowledged write to the delta kept.
+ */
+export async function agentKillDuringBuild(fc: FaultCluster, t: TestContext, scenario = 'agent-sigkill-indexer-build'): Promise<void> {
+  const what = 'agent SIGKILL during an indexer build';
+  const uuid = await assertOneUuid(fc, `${what}: before`);
+  const old = await importRows(fc, OLD_ROWS, 'old');
+  const w = newWriter(fc);
+  w.start();
+  await until(() => w.ledger.acked().length >= WARMUP_ACKS, WAIT.formed, `${what}: writes acknowledged (${w.ledger.summary()})`);
+  const source = path.join(fc.root, 'big.csv');
+  writeImportCsv(source, BUILD_ROWS, 'big');
+  const res = await until(() => fc.api('POST', '/api/import', { table: fc.table, source }), WAIT.api, 'POST /api/import answered');
+  assert.equal(res.status, 202, `${what}: import accepted: ${JSON.stringify(res.json)}`);
+  const id = String((res.json.data as OperationRecord | undefined)?.id ?? '');
+  const { node, jobId } = await nodeRunningJob(fc, id, 'build-main', what);
+  const before = fc.platform.nodeStatus(node.name).agentPid;
+  const killedAt = Date.now();
+  assert.ok(fc.platform.killNode(node.name, 'SIGKILL', 'agent') !== undefined, `${what}: ${node.name}'s agent was running`);
+  const op = await waitOperation(fc, id, what);
+  const endedAt = Date.now();
+  await fc.platform.waitForNode(node.name, (s) => s.agentPid !== undefined && s.agentPid !== before, WAIT.running, `${what}: ${node.name}'s agent restarted`);
+  if (op.state === 'succeeded') {
+    await assertServes(fc, old === 'a' ? 'b' : 'a', BUILD_ROWS, `${what}: the new slot`);
+  } else {
+    assert.equal(op.state, 'failed', `${what}: the import ended: ${stepsOf(op)}`);
+    await assertServes(fc, old, OLD_ROWS, `${what}: the old slot keeps serving`);
+  }
+  await assertNothingFrozen(fc, what);
+  await sleep(300);
+  await w.stop();
+  await fc.waitWhole(WAIT.recovered, `${what}: whole at the end`);
+  await assertAcknowledgedEverywhere(fc, w.ledger, what);
+  await assertOneUuid(fc, what, uuid);
+  recordRecovery(t, { scenario, metric: `agent killed → import ${op.state}`, seconds: secondsBetween(killedAt, endedAt), note: `job ${jobId} on ${node.name}; steps ${stepsOf(op)}${op.error ? `; error: ${op.error.slice(0, 160)}` : ''}` });
+}
+
+// ---------------------------------------------------------------------------------------------
+// a node's disk full during IMPORT TABLE (the simulator's POST /sim/disk-full)
+
+async function setDiskFull(n: NodeRef, full: boolean): Promise<void> {
+  const res = await fetch(`http://${n.httpAddress ?? ''}/sim/disk-full`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ full }) });
+  assert.equal(res.status, 200, `/sim/disk-full on ${n.name}: ${await res.text()}`);
+}
+
+/**
+ * node2's disk full while an import IMPORTs the built slot on every node: the import fails with the
+ * node's ENOSPC error, the old slot keeps serving on every node and the partial new slot is dropped
+ * everywhere; once space is back a new import succeeds.
+ */
+export async function diskFullDuringImport(fc: FaultCluster, t: TestContext, scenario = 'disk-full-import'): Promise<void> {
+  const what = "a node's disk full during IMPORT TABLE";
+  const old = await importRows(fc, OLD_ROWS, 'old');
+  const victim = fc.node(2);
+  await setDiskFull(victim, true);
+  fc.onStop(() => setDiskFull(victim, false).catch(() => undefined));
+  const source = path.join(fc.root, 'full.csv');
+  writeImportCsv(source, 2_000, 'full');
+  const res = await until(() => fc.api('POST', '/api/import', { table: fc.table, source }), WAIT.api, 'POST /api/import answered');
+  assert.equal(res.status, 202, `${what}: import accepted: ${JSON.stringify(res.json)}`);
+  const id = String((res.json.data as OperationRecord | undefined)?.id ?? '');
+  const requestedAt = Date.now();
+  const op = await waitOperation(fc, id, what);
+  const endedAt = Date.now();
+  assert.equal(op.state, 'failed', `${what}: the import failed: ${stepsOf(op)}`);
+  assert.match(op.error ?? '', /No space left on device/, `${what}: the error passes on the node's ENOSPC message`);
+  assert.match(op.error ?? '', new RegExp(victim.name), `${what}: the error names the node`);
+  await assertServes(fc, old, OLD_ROWS, `${what}: the old slot keeps serving, no half-imported slot left`);
+  await assertNothingFrozen(fc, what);
+  await fc.waitWhole(WAIT.recovered, `${what}: the cluster whole`);
+  // space back: the import works
+  await setDiskFull(victim, false);
+  const again = await waitOperation(fc, (await requestImport(fc, source, what)), `${what}: again`);
+  assert.equal(again.state, 'succeeded', `${what}: the import after space is back: ${again.error ?? ''} ${stepsOf(again)}`);
+  await assertServes(fc, old === 'a' ? 'b' : 'a', 2_000, `${what}: the new slot after space is back`);
+  recordRecovery(t, { scenario, metric: 'import request → failed cleanly (old slot serving everywhere)', seconds: secondsBetween(requestedAt, endedAt), note: `error: ${(op.error ?? '').slice(0, 200)}` });
+}
+
+async function requestImport(fc: FaultCluster, source: string, what: string): Promise<string> {
+  const res = await until(() => fc.api('POST', '/api/import', { table: fc.table, source }), WAIT.api, 'POST /api/import answered');
+  assert.equal(res.status, 202, `${what}: import accepted: ${JSON.stringify(res.json)}`);
+  return String((res.json.data as OperationRecord | undefined)?.id ?? '');
+}
+
+/**
+ * The lean `npm test` version (test/integration/backup-kill/): on one cluster, a delta backup and then
+ * its restore, the controller SIGKILLed at each step of both; no writer (the restore replaces the
+ * rows). Asserts the same outcomes as the two suite scenarios.
+ */
+export async function controllerKillBackupThenRestore(fc: FaultCluster, t: TestContext): Promise<void> {
+  const what = 'controller SIGKILL during a backup, then during its restore';
+  const uuid = await assertOneUuid(fc, `${what}: before`);
+  await insertDelta(fc, 1, 100);
+  await waitDeltaIds(fc, range(1, 100), `${what}: before the backup`);
+  const b = await killControllerAtEachStep(fc, await requestOperation(fc, '/api/backup', { tableName: fc.table, type: 'delta' }, what), `${what}: backup`);
+  assert.equal(b.op.state, 'succeeded', `${what}: the backup succeeded after ${b.kills.length} kills (${b.kills.join(', ')}): ${b.op.error ?? ''} ${stepsOf(b.op)}`);
+  assert.equal(b.op.figures?.rows, 100, `${what}: the backup counted the rows`);
+  await assertNothingFrozen(fc, `${what}: after the backup`);
+  const filename = archiveOf(b.op);
+  assert.deepEqual(localArchives(fc), [filename], `${what}: the store holds the one archive (with its manifest)`);
+  await insertDelta(fc, 101, 120);
+  await fc.sql(fc.node(1)).exec(`DELETE FROM ${fc.cluster}:${fc.delta} WHERE id <= 5`);
+  await waitDeltaIds(fc, range(6, 120), `${what}: changed after the backup`);
+  const r = await killControllerAtEachStep(fc, await requestOperation(fc, '/api/restore', { tableName: fc.table, filename }, what), `${what}: restore`);
+  assert.equal(r.op.state, 'succeeded', `${what}: the restore succeeded after ${r.kills.length} kills (${r.kills.join(', ')}): ${r.op.error ?? ''} ${stepsOf(r.op)}`);
+  assert.ok(b.kills.length + r.kills.length >= 3, `${what}: the controller was killed at 3 steps or more (${[...b.kills, ...r.kills].join(', ')})`);
+  await fc.waitWhole(WAIT.recovered, `${what}: the delta back in the cluster on every node`);
+  await waitDeltaIds(fc, range(1, 100), `${what}: the backup's rows on every node`);
+  await assertNothingFrozen(fc, `${what}: after the restore`);
+  await insertDelta(fc, 500, 500);
+  await waitDeltaIds(fc, [...range(1, 100), 500], `${what}: a write after the restore replicated`);
+  await assertOneUuid(fc, what, uuid);
+  t.diagnostic(`backup kills: ${b.kills.join(', ')}; restore kills: ${r.kills.join(', ')}; ${fc.ctrl.runs} controller runs`);
+}
