@@ -277,9 +277,10 @@ test('refused before anything changes: corrupted and truncated archives, another
   const c2 = await restore(truncName);
   assert.equal(c2.state, 'failed');
   assert.match(c2.error ?? '', /corrupted or truncated/);
-  // a missing file
-  const missing = await restore('products_delta-2019-01-01T00-00-00Z.tar.gz');
-  assert.equal(missing.state, 'failed');
+  // a missing file: refused at the request (404 naming the filename), before an operation exists
+  const missing = await api('POST', '/api/restore', { tableName: 'products', filename: 'products_delta-2019-01-01T00-00-00Z.tar.gz' });
+  assert.equal(missing.status, 404, JSON.stringify(missing.json));
+  assert.deepEqual([(missing.json.error as { code: string }).code, (missing.json.error as { field?: string }).field], ['NOT_FOUND', 'filename']);
   for (const n of nodes) {
     assert.equal(await count(n, 'products_delta'), before, `${n.name} rows unchanged`);
     const c = parseClusterStatus(await sql(n).query(showAllClusterStatus()), CLUSTER);
