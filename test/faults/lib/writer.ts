@@ -91,6 +91,8 @@ export class Writer {
   private nextId: number;
   private running = false;
   private loops: Promise<void>[] = [];
+  /** nodes whose loop sends nothing for now (see hold) */
+  private readonly held = new Set<string>();
 
   constructor(private readonly o: WriterOptions) {
     this.nextId = o.firstId ?? 1;
@@ -110,6 +112,15 @@ export class Writer {
     await Promise.all(this.loops);
     this.loops = [];
     await this.pools.closeAll();
+  }
+
+  /** Sends nothing to these nodes until release() (their loops idle; the others go on). */
+  hold(names: string[]): void {
+    for (const n of names) this.held.add(n);
+  }
+
+  release(names: string[]): void {
+    for (const n of names) this.held.delete(n);
   }
 
   /** Writes one row on one node now (outside the loops), recording it like the loops do. */
@@ -133,6 +144,10 @@ export class Writer {
 
   private async loop(node: NodeRef): Promise<void> {
     while (this.running) {
+      if (this.held.has(node.name)) {
+        await new Promise((r) => setTimeout(r, this.o.intervalMs));
+        continue;
+      }
       const a = await this.writeOnce(node);
       // a node that does not answer is not hammered: one attempt per interval, or per 200 ms when failing
       const pause = a.outcome === 'acked' ? this.o.intervalMs : Math.max(this.o.intervalMs, 200);
