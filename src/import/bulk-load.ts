@@ -38,8 +38,10 @@ export interface BulkCheckpoint {
   failedBatches: number;
   /** records of the failed batches */
   failedRows: number;
-  /** the first failure, with source and line */
+  /** the failure of the earliest failed batch (source order), with source and line */
   firstError?: string;
+  /** the number of that batch (1-based) */
+  firstErrorBatch?: number;
   /** source bytes read up to the checkpoint (approximate after a resume) */
   bytes: number;
   totalBytes?: number;
@@ -317,20 +319,23 @@ export async function loadBulkChunk(input: BulkLoadInput, opts: BulkLoadOptions)
   // clusterMain: one node at a time, the next one when it stops answering
   let primary = 0;
 
-  const fail = (records: number, why: string) => {
+  const fail = (batchNo: number, records: number, why: string) => {
     cp.failedBatches++;
     cp.failedRows += records;
-    cp.firstError ??= why;
+    if (cp.firstErrorBatch === undefined || batchNo < cp.firstErrorBatch) {
+      cp.firstErrorBatch = batchNo;
+      cp.firstError = why;
+    }
     opts.logger.warn('bulk import: batch failed', { operationId: input.operationId, records, error: why });
   };
-  const send = async (batch: Batch): Promise<void> => {
-    if (batch.problem !== undefined) return fail(batch.records, batch.problem);
+  const send = async (batch: Batch, batchNo: number): Promise<void> => {
+    if (batch.problem !== undefined) return fail(batchNo, batch.records, batch.problem);
     if (input.cluster !== undefined) {
       for (let tried = 0; ; tried++) {
         const target = input.targets[primary % input.targets.length] as BulkTarget;
         try {
           const why = await post(target, batch.body, opts);
-          if (why !== undefined) return fail(batch.records, `${target.node}: ${why}`);
+          if (why !== undefined) return fail(batchNo, batch.records, `${target.node}: ${why}`);
           cp.rows += batch.records;
           return;
         } catch (err) {
@@ -341,7 +346,7 @@ export async function loadBulkChunk(input: BulkLoadInput, opts: BulkLoadOptions)
     }
     const answers = await Promise.all(input.targets.map(async (t) => ({ node: t.node, why: await post(t, batch.body, opts) })));
     const rejected = answers.filter((a) => a.why !== undefined);
-    if (rejected.length > 0) return fail(batch.records, rejected.map((a) => `${a.node}: ${a.why ?? ''}`).join('; '));
+    if (rejected.length > 0) return fail(batchNo, batch.records, rejected.map((a) => `${a.node}: ${a.why ?? ''}`).join('; '));
     cp.rows += batch.records;
   };
 
@@ -355,7 +360,7 @@ export async function loadBulkChunk(input: BulkLoadInput, opts: BulkLoadOptions)
         break;
       }
       cp.batches++;
-      const p: Promise<void> = send(batch)
+      const p: Promise<void> = send(batch, cp.batches)
         .catch((err: unknown) => {
           fatal ??= err;
         })
