@@ -33,6 +33,8 @@ export interface KubernetesConfig {
   sharedClaim?: string;
   /** `<data dir>/shared`: where the controller, the Manticore pods and the Jobs mount the shared volume */
   sharedPath: string;
+  /** K8S_BACKUP_JOBS: backups run as Jobs */
+  backupJobs: boolean;
   /** a kubeconfig file; undefined: in-cluster */
   kubeconfig?: string;
   /** KUBERNETES_SERVICE_HOST is set (running in a pod) */
@@ -90,6 +92,7 @@ export function loadKubernetesConfig(src: SettingSource, listenPort: number, dat
     jobSecret: name(src, S.k8sJobSecret, 'manticore-orchestrator-backup', DNS_SUBDOMAIN),
     ...(sharedClaim === '' ? {} : { sharedClaim }),
     sharedPath: path.join(dataDir, 'shared'),
+    backupJobs: src.oneOf(S.k8sBackupJobs, ['true', 'false'] as const, 'false') === 'true',
     ...(kubeconfig === undefined ? {} : { kubeconfig }),
     inCluster: (src.env.KUBERNETES_SERVICE_HOST ?? '') !== '',
     ports: {

@@ -108,6 +108,7 @@ export const CONTROLLER_SETTINGS = {
   k8sJobServiceAccount: s('controller', 'k8sJobServiceAccount', ['K8S_JOB_SERVICE_ACCOUNT'], '`manticore-orchestrator-job`', 'Kubernetes: service account of the Jobs'),
   k8sJobSecret: s('controller', 'k8sJobSecret', ['K8S_JOB_SECRET'], '`manticore-orchestrator-backup`', 'Kubernetes: Secret whose keys become the Jobs\' env (bucket credentials, BACKUP_*; optional)'),
   k8sSharedClaim: s('controller', 'k8sSharedClaim', ['K8S_SHARED_CLAIM'], '`manticore-shared`', 'Kubernetes: the ReadWriteMany claim Jobs mount at `<data dir>/shared`, the path where the controller and every Manticore pod mount it too (imports and backups pass files through it); empty: Jobs mount none'),
+  k8sBackupJobs: s('controller', 'k8sBackupJobs', ['K8S_BACKUP_JOBS'], '`false`', 'Kubernetes: `true` runs backups as batch/v1 Jobs (the `job` subcommand with the backup Secret and the shared claim; one per table at a time) instead of inside the controller'),
   kubeconfig: s('controller', 'kubeconfig', ['KUBECONFIG'], '(in-cluster service account)', 'Kubernetes: a kubeconfig file to use instead of the in-cluster service account (its current context)'),
 } as const satisfies Record<string, SettingDoc>;
 

@@ -3,6 +3,7 @@ import type { ConfiguredPlatform, LogLevel } from '../config/controller.js';
 import type { Logger } from '../lib/logger.js';
 import { ControlPlanePlatform } from './controlplane/controlplane-platform.js';
 import { createKubernetesPlatform } from './kubernetes/index.js';
+import { KubernetesPlatform } from './kubernetes/kubernetes-platform.js';
 import { LocalPlatform } from './local/local-platform.js';
 import { StaticPlatform } from './static/static-platform.js';
 import type { BackupJobLauncher } from '../reconcile/backup-job.js';
@@ -26,6 +27,10 @@ export interface PlatformDeps {
 
 /** `{jobs}` when the platform runs backups as jobs (Control Plane with BACKUP_WORKLOAD), else `{}`. */
 export function backupJobLauncher(platform: Platform): { jobs?: BackupJobLauncher } {
+  if (platform instanceof KubernetesPlatform && platform.backupJobs) {
+    const k8s = platform.jobs; // K8S_BACKUP_JOBS=true
+    return { jobs: { description: 'Kubernetes Jobs', start: (s) => k8s.start(s), get: (id) => k8s.get(id) } };
+  }
   if (!(platform instanceof ControlPlanePlatform) || !platform.jobs.supports('backup')) return {};
   const jobs = platform.jobs;
   return { jobs: { description: `cron workload ${platform.config.backupWorkload ?? '?'}`, start: (s) => jobs.start(s), get: (id) => jobs.get(id) } };

@@ -86,6 +86,11 @@ export class KubernetesPlatform implements PlatformWithJobs {
     });
   }
 
+  /** K8S_BACKUP_JOBS: the controller hands backups to Jobs (src/platform/index.ts backupJobLauncher) */
+  get backupJobs(): boolean {
+    return this.o.config.backupJobs;
+  }
+
   get tablesPath(): string {
     return `/apis/${CRD_GROUP}/${CRD_VERSION}/namespaces/${this.o.config.namespace}/manticoretables`;
   }

@@ -12,6 +12,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { KubernetesConfig } from '../../../src/config/kubernetes.js';
 import { silentLogger } from '../../../src/lib/logger.js';
 import { isAppError } from '../../../src/lib/errors.js';
+import { backupJobLauncher } from '../../../src/platform/index.js';
 import { KubernetesPlatform } from '../../../src/platform/kubernetes/kubernetes-platform.js';
 import { LeaseElector } from '../../../src/platform/kubernetes/lease.js';
 import { runWithLeaderElection } from '../../../src/platform/kubernetes/leadership.js';
@@ -62,6 +63,7 @@ function config(overrides: Partial<KubernetesConfig> = {}): KubernetesConfig {
     jobSecret: 'manticore-orchestrator-backup',
     sharedClaim: 'manticore-shared',
     sharedPath: '/var/lib/orchestrator/shared',
+    backupJobs: false,
     inCluster: false,
     ports: { mysql: 9306, api: 9312, http: 9308, agent: 8080 },
     ...overrides,
@@ -363,6 +365,16 @@ test('Jobs: labels and env name the action and table; a second active job of the
   // finished: the same action and table may run again
   const again = await platform.jobs.start({ action: 'backup', table: 'products', env: {} });
   assert.notEqual(again.id, job.id);
+
+  // backups go to Jobs only with K8S_BACKUP_JOBS=true
+  assert.deepEqual(backupJobLauncher(platform), {});
+  const withJobs = await startPlatform(kube, { backupJobs: true });
+  t.after(() => withJobs.stop());
+  const launcher = backupJobLauncher(withJobs).jobs;
+  assert.ok(launcher !== undefined);
+  const viaLauncher = await launcher.start({ action: 'backup', table: 'orders', env: { TYPE: 'main', SLOT: 'a' } });
+  assert.equal(kube.get(JOBS, viaLauncher.id)?.metadata.labels?.['manticore.orchestrator.dev/table'], 'orders');
+  assert.equal((await launcher.get(viaLauncher.id)).phase, 'pending');
 });
 
 test('Lease: of two electors only one leads; the other takes over once the first stops renewing, or at once on release', async (t) => {
