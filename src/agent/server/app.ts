@@ -41,8 +41,6 @@ export function createAgentApp(deps: AgentDeps): Express {
     app.use(deps.metrics.requestMiddleware());
     app.get('/metrics', deps.metrics.handler());
   }
-  app.use(express.json({ limit: BODY_LIMIT }));
-
   const clusterName = (): string | undefined => declared.get().cluster ?? config.cluster;
 
   // --- probes (no token)
@@ -61,6 +59,8 @@ export function createAgentApp(deps: AgentDeps): Express {
 
   // --- everything else needs the token
   app.use(requireBearer(config.token));
+  // bodies are parsed only for authenticated callers (an anonymous caller cannot make us parse 1 MB)
+  app.use(express.json({ limit: BODY_LIMIT }));
 
   app.get(AgentRoutes.grastate, async (_req: Request, res: Response) => {
     const saved = await readSavedState(config.dataDir);
