@@ -19,10 +19,14 @@
  *
  * In a 2|2 split of 4 nodes neither side keeps quorum: `bootstrapSide` is the one forced primary and
  * the other stays non-primary (a "non-primary majority" once the network heals).
+ *
+ * `recreate` makes the second, worse mistake instead of stopping at pc.bootstrap: the bootstrapped side
+ * recreates the cluster from its local tables (DELETE CLUSTER, CREATE CLUSTER, ALTER CLUSTER ADD, the
+ * others of that side JOIN), so the two sides end with DIFFERENT cluster uuids.
  */
 import { ManticorePools } from '../../src/manticore/client.js';
 import { parseClusterStatus, type ClusterStatus } from '../../src/manticore/parse.js';
-import { setClusterBootstrap, showAllClusterStatus } from '../../src/manticore/sql.js';
+import { alterClusterAdd, createCluster, deleteCluster, joinCluster, setClusterBootstrap, showAllClusterStatus } from '../../src/manticore/sql.js';
 import type { NodeRef } from '../../src/platform/types.js';
 import { timeoutMs } from '../../src/sim/launcher.js';
 
@@ -62,11 +66,13 @@ export interface SplitBrainOptions {
   heal?: boolean;
   /** SQL pools to use (default: its own, closed at the end) */
   pools?: ManticorePools;
+  /** recreate the cluster on the bootstrapped side from these local tables (a new cluster uuid there) */
+  recreate?: { tables: string[]; clusterOptions?: string };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(probe: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+async function until(probe: () => Promise<boolean>, ms: number, what: string, describe?: () => Promise<string>): Promise<void> {
   const deadline = Date.now() + ms;
   let last = '';
   for (;;) {
@@ -75,7 +81,10 @@ async function until(probe: () => Promise<boolean>, ms: number, what: string): P
     } catch (err) {
       last = ` (last error: ${err instanceof Error ? err.message : String(err)})`;
     }
-    if (Date.now() > deadline) throw new Error(`split brain: waiting ${ms} ms for ${what} failed${last}`);
+    if (Date.now() > deadline) {
+      const seen = describe ? `; nodes: ${await describe().catch(() => '?')}` : '';
+      throw new Error(`split brain: waiting ${ms} ms for ${what} failed${last}${seen}`);
+    }
     await sleep(100);
   }
 }
@@ -124,6 +133,16 @@ export async function induceSplitBrain(o: SplitBrainOptions): Promise<SplitBrain
   const pools = o.pools ?? new ManticorePools({ queryTimeoutMs: 5_000, connectTimeoutMs: 1_000 });
   const status = (n: NodeRef) => clusterStatusOf(pools, n, o.cluster);
   const otherKeepsQuorum = other.length * 2 > o.nodes.length;
+  const describe = async () =>
+    (
+      await Promise.all(
+        o.nodes.map(async (n) => {
+          const st = await status(n);
+          return st ? `${n.name} ${st.status}/${st.nodeState} view ${st.nodesView.join(',')}` : `${n.name} no cluster`;
+        }),
+      )
+    ).join('; ');
+  let healed = false;
   try {
     await partitionNetwork(forced, other);
     // each side sees only itself; the side with a majority stays primary
@@ -142,6 +161,7 @@ export async function induceSplitBrain(o: SplitBrainOptions): Promise<SplitBrain
       },
       SPLIT_BRAIN_WAIT.partition,
       `the partition ${forced.map((n) => n.name).join(',')} | ${other.map((n) => n.name).join(',')} to take effect`,
+      describe,
     );
     // the mistake: force quorum on the side that lost it while the other side is alive
     const first = forced[0] as NodeRef;
@@ -153,10 +173,33 @@ export async function induceSplitBrain(o: SplitBrainOptions): Promise<SplitBrain
       },
       SPLIT_BRAIN_WAIT.bootstrap,
       `pc.bootstrap to make ${forced.map((n) => n.name).join(',')} primary`,
+      describe,
     );
+    if (o.recreate) {
+      const sql = (n: NodeRef) => pools.get(`${n.mysql.host}:${n.mysql.port}`);
+      const opts = o.recreate.clusterOptions !== undefined ? { options: o.recreate.clusterOptions } : {};
+      const before = (await status(first))?.stateUuid;
+      await sql(first).exec(deleteCluster(o.cluster));
+      await sql(first).exec(createCluster(o.cluster, opts));
+      await sql(first).exec(alterClusterAdd(o.cluster, o.recreate.tables));
+      for (const n of forced.slice(1)) await sql(n).exec(joinCluster(o.cluster, { at: first.apiAddress }, opts));
+      await until(
+        async () => {
+          for (const n of forced) {
+            const s = await status(n);
+            if (s?.status !== 'primary' || s.nodeState !== 'synced' || s.stateUuid === before) return false;
+          }
+          return true;
+        },
+        SPLIT_BRAIN_WAIT.bootstrap,
+        `the cluster recreated with a new uuid on ${forced.map((n) => n.name).join(',')}`,
+        describe,
+      );
+    }
     if (o.duringPartition) await o.duringPartition({ primary: [...other], bootstrapped: [...forced] });
     if (o.heal !== false) {
       await healNetwork(o.nodes);
+      healed = true;
       await sleep(SPLIT_BRAIN_WAIT.settleMs);
     }
     const read = async (side: readonly NodeRef[]): Promise<SplitSide> => {
@@ -173,6 +216,10 @@ export async function induceSplitBrain(o: SplitBrainOptions): Promise<SplitBrain
       }
     }
     return result;
+  } catch (err) {
+    // a failed attempt leaves no partition behind (the next scenario starts from a whole network)
+    if (!healed) await healNetwork(o.nodes).catch(() => undefined);
+    throw err;
   } finally {
     if (!o.pools) await pools.closeAll();
   }

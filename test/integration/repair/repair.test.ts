@@ -6,21 +6,28 @@
  * (each starts from the cluster the previous one repaired):
  *   1. manual: the SplitBrain condition shows the groups; bad requests change nothing; POST /api/repair
  *      keeps the side with the highest seqno; a second request meanwhile is 409 CONFLICT;
- *   2. a request naming a source (the original {sourceReplica}) keeps that side, although it is smaller;
+ *   2. `mctl repair --source node2 --wait` keeps that side, although it is smaller and behind;
  *   3. a node whose observation is missing: the condition says so and POST /api/repair is 409;
- *      then a repair with the controller SIGKILLed at every step it reaches, restarted, completes;
- *   4. REPAIR_POLICY=auto: the controller repairs by itself.
+ *      then a repair (the original {sourceReplica}) with the controller SIGKILLed at every step it
+ *      reaches and restarted, completes without repeating a JOIN;
+ *   4. two cluster uuids (one side recreated the cluster from its local tables): the older survives;
+ *   5. REPAIR_POLICY=auto: the controller repairs by itself.
  * Every scenario asserts the world over SQL: every node in one cluster with the survivor's uuid, and
  * exactly the survivor's rows on every node.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { repoRoot } from '../../../src/sim/launcher.js';
 import { CONTROLLER_SCRIPT } from '../../helpers/controller-process.js';
 import { induceSplitBrain, simAdmin } from '../../helpers/split-brain.js';
 import type { NodeRef } from '../../../src/platform/types.js';
 import type { OperationRecord } from '../../../src/status/types.js';
-import { DELTA, oneCluster, startWorld, until, WAIT, type World } from './world.js';
+import { DELTA, oneCluster, startWorld, TOKEN, until, WAIT, type World } from './world.js';
+
+const MCTL = path.join(repoRoot(), 'dist', 'src', 'bin', 'mctl.js');
 
 const CLUSTER = 'rb';
 /** Most controller restarts the SIGKILL scenario may take. */
@@ -65,12 +72,15 @@ function waitCondition(what: string, ok: (c: ConditionView) => boolean): Promise
  * Splits `bootstrapSide` away from the other nodes (pc.bootstrap there), writing `base+1`, `base+2`
  * (two statements) on the other side and `base+5` on the bootstrapped side. Returns both sides' ids.
  */
-async function splitWithWrites(base: number, bootstrapSide: string[]): Promise<{ primary: number[]; bootstrapped: number[] }> {
+async function splitWithWrites(base: number, bootstrapSide: string[], recreate = false): Promise<{ primary: number[]; bootstrapped: number[] }> {
+  // from a whole, settled cluster
+  await until(() => oneCluster(w), WAIT.repair, 'every node in one cluster before the split');
   await induceSplitBrain({
     nodes: w.nodes,
     cluster: CLUSTER,
     bootstrapSide,
     pools: w.pools,
+    ...(recreate ? { recreate: { tables: [DELTA], clusterOptions: 'gmcast.listen_addr=tcp://127.0.0.1' } } : {}),
     duringPartition: async ({ primary, bootstrapped }) => {
       // two statements on the quorum side: its seqno ends ahead of the bootstrapped side's
       await w.insertRows(primary[0] as NodeRef, [base + 1], 'quorum side');
@@ -166,14 +176,14 @@ describe('split-brain repair', { skip: existsSync(CONTROLLER_SCRIPT) ? false : '
     expected = [...expected, 19];
   });
 
-  test('a request naming a source (the original sourceReplica) keeps that side', { timeout: 90_000 }, async () => {
+  test('mctl repair --source names the side that survives, although it is smaller and behind', { timeout: 90_000 }, async () => {
     const sides = await splitWithWrites(20, ['node2']);
     await waitCondition('the split brain detected', (c) => c.status === 'True' && c.reason === 'SeveralComponents');
-    const res: Api<{ operationId: string }> = await w.api('POST', '/api/repair', { sourceReplica: 2 });
-    assert.equal(res.status, 202, JSON.stringify(res.body));
-    const op = await waitOperation(res.body.operationId, 'the repair from node2 to end');
-    assert.equal(op.state, 'succeeded', JSON.stringify(op));
-    assert.equal(op.target, 'node2');
+    const mctl = spawnSync(process.execPath, [MCTL, 'repair', '--source', 'node2', '--wait', '--server', `http://127.0.0.1:${w.ctrl.port}`, '--token', TOKEN], { encoding: 'utf8', timeout: WAIT.repair });
+    assert.equal(mctl.status, 0, `mctl repair: ${mctl.stdout}${mctl.stderr}`);
+    assert.match(mctl.stdout, /repair repair-\w+ succeeded: node2's side kept its data/);
+    const op = w.ctrl.operations().find((o) => o.kind === 'repair' && o.state === 'succeeded' && o.target === 'node2');
+    assert.ok(op, 'the repair kept node2');
     await assertRepaired(undefined, sides.bootstrapped, 'repair from node2');
   });
 
@@ -195,7 +205,8 @@ describe('split-brain repair', { skip: existsSync(CONTROLLER_SCRIPT) ? false : '
     }
     await waitCondition('the split brain detected again with every node answering', (c) => c.status === 'True' && c.reason === 'SeveralComponents');
 
-    const res: Api<{ operationId: string }> = await w.api('POST', '/api/repair', {});
+    // the original request shape: {sourceReplica} (node0 is on the side with the highest seqno)
+    const res: Api<{ operationId: string }> = await w.api('POST', '/api/repair', { sourceReplica: 0 });
     assert.equal(res.status, 202, JSON.stringify(res.body));
     const id = res.body.operationId;
     // SIGKILL the controller as soon as its record shows a step it was not killed at yet, then start it again
@@ -233,6 +244,18 @@ describe('split-brain repair', { skip: existsSync(CONTROLLER_SCRIPT) ? false : '
     const joins = w.ctrl.log('repair: joining node to the survivor').filter((e) => e.operationId === id);
     assert.equal(joins.length, 1, `one JOIN of node1 over ${w.ctrl.runs} runs: ${JSON.stringify(joins)}`);
     t.diagnostic(`SIGKILLed at: ${kills.join(', ')}`);
+  });
+
+  test('different cluster uuids (one side recreated the cluster from its tables): the older history survives', { timeout: 90_000 }, async () => {
+    const uuid = (await w.clusterOf(node('node0')))?.stateUuid;
+    const sides = await splitWithWrites(35, ['node2'], true);
+    const cond = await waitCondition('the split brain of two uuids detected', (c) => c.status === 'True' && c.reason === 'SeveralComponents');
+    assert.match(cond.message, /different cluster uuids/);
+    const res: Api<{ operationId: string }> = await w.api('POST', '/api/repair', {});
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const op = await waitOperation(res.body.operationId, 'the repair of two uuids to end');
+    assert.equal(op.state, 'succeeded', JSON.stringify(op));
+    await assertRepaired(uuid, sides.primary, 'repair of two uuids');
   });
 
   test('REPAIR_POLICY=auto: the controller repairs a split brain by itself', { timeout: 90_000 }, async (t) => {
