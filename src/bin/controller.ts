@@ -21,7 +21,7 @@ import { backupScheduleProblems, createControllerScheduler, withScheduleProblems
 import { createControllerImportScheduler } from '../reconcile/import-schedule.js';
 import { controllerUsage, loadControllerConfig, loadControllerToken, loadViewerTokens, type ControllerConfig } from '../config/controller.js';
 import { loadRepairConfig } from '../config/repair.js';
-import { errorMessage } from '../lib/errors.js';
+import { errorMessage, ValidationError } from '../lib/errors.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { controllerBackupOptions } from '../reconcile/backup-store.js';
 import { MachineRuntime } from '../machines/runtime/machine-runtime.js';
@@ -235,7 +235,11 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.logLevel, format: config.logFormat, defaultMeta: { process: 'controller' } });
   const token = loadControllerToken(process.env, config.dataDir);
-  if (config.platform.kind === 'kubernetes') return runKubernetesController(config, config.platform.kubernetes, token.token, logger);
+  if (config.platform.kind === 'kubernetes') {
+    // two replicas and every agent must share one token: a generated one would differ per replica
+    if (token.source !== 'env') throw new ValidationError('ORCHESTRATOR_TOKEN', 'PLATFORM=kubernetes needs the shared admin token: set ORCHESTRATOR_TOKEN from the Secret manticore-orchestrator-token (manifests/kubernetes/controller.yaml)');
+    return runKubernetesController(config, config.platform.kubernetes, token.token, logger);
+  }
   const stack = await startStack({ config, token: token.token, env: process.env, logger });
   logger.info('controller started', { url: stack.url, platform: stack.platform.kind, cluster: config.clusterName, dataDir: config.dataDir });
   stopOnSignals(stack, logger, (line) => logger.info(line));

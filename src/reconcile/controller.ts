@@ -414,9 +414,10 @@ export class Controller implements RequestSink {
     const spec = loaded?.spec ?? (retired as TableSpec);
     const names = managedTableNames(spec.name);
     const nodes = await this.o.platform.listNodes();
+    // searchd only: a table pass reads no agent state (the cluster pass does), and with many tables
+    // an agent request per node per table pass was most of the agents' and the controller's work
     const observations = await observeCluster(nodes, {
       pools: this.o.pools,
-      agentFor: (n) => this.o.agentFor(n),
       managedTables: [spec.name],
       countTables: [names.delta, names.main.a, names.main.b],
       describeTables: [names.delta],

@@ -67,6 +67,12 @@ function nodeSignature(node: NodeStatusView): string {
   return JSON.stringify(rest);
 }
 
+/** The cluster view without observation times: what is worth writing to disk again when it changes. */
+function clusterSignature(view: Omit<ClusterStatusView, 'conditions'>): string {
+  const { nodes, conditions: _conditions, ...rest } = view as ClusterStatusView;
+  return JSON.stringify({ ...rest, nodes: nodes.map(nodeSignature) });
+}
+
 export class FileStatusStore implements StatusReader, StatusWriter, AuditLog {
   private readonly dir: string | undefined;
   private readonly clock: Clock;
@@ -147,9 +153,11 @@ export class FileStatusStore implements StatusReader, StatusWriter, AuditLog {
 
   setCluster(view: Omit<ClusterStatusView, 'conditions'>): void {
     const before = new Map(this.state.cluster.nodes.map((n) => [n.name, nodeSignature(n)]));
+    const unchanged = clusterSignature(this.state.cluster) === clusterSignature(view);
     const { conditions: _ignored, ...plain } = view as ClusterStatusView;
     this.state.cluster = clone(plain);
-    this.persistState();
+    // every pass observes anew; only a change besides the observation times is written (state.json holds every table)
+    if (!unchanged) this.persistState();
     const at = this.nowIso();
     for (const node of view.nodes) {
       if (before.get(node.name) !== nodeSignature(node)) this.emit({ type: 'node', at, node: clone(node) });
@@ -167,8 +175,10 @@ export class FileStatusStore implements StatusReader, StatusWriter, AuditLog {
 
   setTable(view: Omit<TableStatusView, 'conditions'>): void {
     const { conditions: _ignored, ...plain } = view as TableStatusView;
+    const before = this.state.tables[view.name];
+    const unchanged = before !== undefined && JSON.stringify(before) === JSON.stringify(plain);
     this.state.tables[view.name] = clone(plain);
-    this.persistState();
+    if (!unchanged) this.persistState();
   }
 
   removeTable(name: string): void {
