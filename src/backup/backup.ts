@@ -139,12 +139,27 @@ export async function snapshotTable(deps: BackupDeps, plan: BackupPlan, signal?:
   const status = parseShowStatus(await sql.query(showStatusVersion(), { timeoutMs: 5_000 }));
   const manticoreVersion = status['version'] ?? 'unknown';
   const agent = deps.agent(node);
-  const id = snapshotJobId(plan.operationId, plan.node);
-  let job = await agent.startJob({ id, kind: BACKUP_TABLE_JOB_KIND, params: { table: plan.fullTable, backupDir: plan.workDir } }, signal ? { signal } : {});
+  const base = snapshotJobId(plan.operationId, plan.node);
+  let generation = 1;
+  let id = base;
+  const start = () => agent.startJob({ id, kind: BACKUP_TABLE_JOB_KIND, params: { table: plan.fullTable, backupDir: plan.workDir } }, signal ? { signal } : {});
+  let job = await start();
   deps.logger.info('backup: manticore-backup job started', { operationId: plan.operationId, node: plan.node, jobId: id, table: plan.fullTable });
-  while (job.state === 'pending' || job.state === 'running') {
-    await sleep(deps.pollMs ?? 500, signal);
-    job = await agent.job(id, signal ? { signal } : {});
+  for (;;) {
+    while (job.state === 'pending' || job.state === 'running') {
+      await sleep(deps.pollMs ?? 500, signal);
+      job = await agent.job(id, signal ? { signal } : {});
+    }
+    if (!(job.state === 'failed' && LOST_TO_AGENT_RESTART.test(job.error ?? '')) || generation >= BACKUP_JOB_GENERATIONS) break;
+    // the restarted agent killed the tool mid-way: unfreeze what it left frozen, drop its partial copy
+    // (the whole working dir is archived), and run it again as the next generation of the job
+    const left = await unfreezeLeftovers(deps, node, plan.fullTable);
+    if (left !== undefined) throw new AppError('BACKUP_JOB_FAILED', `manticore-backup of ${plan.fullTable} on ${plan.node} was lost to an agent restart and ${left}`, { retryable: true });
+    await removeWorkDir(plan.workDir);
+    generation++;
+    id = `${base}.${generation}`;
+    job = await start();
+    deps.logger.warn('backup: manticore-backup job lost to an agent restart, started again', { operationId: plan.operationId, node: plan.node, jobId: id });
   }
   if (job.state !== 'succeeded') {
     // the agent unfreezes after its own failures, but not when it was restarted mid-backup (it kills the tool)
@@ -157,6 +172,11 @@ export async function snapshotTable(deps: BackupDeps, plan: BackupPlan, signal?:
   const after = parseCount(await sql.query(selectCount(plan.fullTable), { timeoutMs: 60_000 }).catch(() => []));
   return { rows, rowsExact: after === rows, schema, manticoreVersion, backupDir: r['dir'], tableFiles: Number(r['files']) || 0, tableBytes: Number(r['bytes']) || 0 };
 }
+
+/** Generations of the backup-table job tried when its agent restarts under it (`<id>`, `<id>.2`, ...). */
+export const BACKUP_JOB_GENERATIONS = 3;
+/** A job that ended because its agent stopped or restarted (src/agent/server/jobs.ts), not because of its input. */
+const LOST_TO_AGENT_RESTART = /agent (stopped|restarted) while the job was running/i;
 
 /** UNFREEZE `table` on `node` while SHOW LOCKS lists it; undefined when it is unfrozen, else why not. */
 export async function unfreezeLeftovers(deps: BackupDeps, node: NodeRef, table: string): Promise<string | undefined> {
@@ -187,6 +207,16 @@ export class HashingStream extends Transform {
 /** Streams the archive of the working dir through sha256 to the store, then writes the manifest. */
 export async function uploadBackup(deps: BackupDeps, plan: BackupPlan, snap: SnapshotResult): Promise<UploadResult> {
   const started = Date.now();
+  // an earlier backup of this table whose upload failed while the endpoint was down could not abort its
+  // multipart upload: abort it now (no other backup of the table runs: requests conflict)
+  if (deps.store.abortIncompleteUploads) {
+    const prefix = objectKey(deps.prefix, `${plan.fullTable}-`);
+    const left = await deps.store.abortIncompleteUploads(prefix).catch((err: unknown) => {
+      deps.logger.warn('backup: could not list unfinished uploads', { operationId: plan.operationId, prefix, error: errorMessage(err) });
+      return [] as string[];
+    });
+    if (left.length > 0) deps.logger.warn('backup: aborted unfinished multipart uploads of earlier failed backups', { operationId: plan.operationId, keys: left });
+  }
   const hasher = new HashingStream();
   const packed = deps.archive.packDirectory(plan.workDir);
   packed.on('error', (err) => hasher.destroy(err));

@@ -25,6 +25,8 @@ export interface BackupStore {
   head(key: string): Promise<StoredObject | undefined>;
   list(prefix: string): Promise<StoredObject[]>;
   delete(key: string): Promise<void>;
+  /** aborts multipart uploads left open under a prefix (S3); see src/storage/types.ts */
+  abortIncompleteUploads?(prefix: string): Promise<string[]>;
 }
 
 /** src/storage/archive.ts, as far as backups use it. */

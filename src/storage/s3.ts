@@ -12,6 +12,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   S3Client,
   type S3ClientConfig,
@@ -189,6 +190,35 @@ export class S3ObjectStore implements ObjectStore {
       throw storageError(this.description, 'list', prefix, err);
     }
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /**
+   * Aborts every multipart upload still open under `prefix` and returns their keys: the ones a failed put
+   * could not abort because the endpoint was down at the time (its own abort is a single attempt).
+   */
+  async abortIncompleteUploads(prefix: string): Promise<string[]> {
+    checkPrefix(prefix);
+    const aborted: string[] = [];
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    try {
+      do {
+        const page = await this.client.send(
+          new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix, ...(keyMarker ? { KeyMarker: keyMarker } : {}), ...(uploadIdMarker ? { UploadIdMarker: uploadIdMarker } : {}) }),
+        );
+        for (const u of page.Uploads ?? []) {
+          if (u.Key === undefined || u.UploadId === undefined) continue;
+          await this.abortMultipart(u.Key, u.UploadId);
+          aborted.push(u.Key);
+        }
+        const more = page.IsTruncated === true;
+        keyMarker = more ? page.NextKeyMarker : undefined;
+        uploadIdMarker = more ? page.NextUploadIdMarker : undefined;
+      } while (keyMarker);
+    } catch (err) {
+      throw storageError(this.description, 'list uploads', prefix, err);
+    }
+    return aborted;
   }
 
   async delete(key: string): Promise<void> {

@@ -50,6 +50,11 @@ export interface ObjectStore {
   list(prefix: string): Promise<ObjectInfo[]>;
   /** Deletes the object; deleting a missing key is not an error. */
   delete(key: string): Promise<void>;
+  /**
+   * S3 only: aborts the multipart uploads still open under `prefix` (left by a put whose abort could not
+   * reach the endpoint) and returns their keys. GCS sessions expire server side; the local store leaves none.
+   */
+  abortIncompleteUploads?(prefix: string): Promise<string[]>;
 }
 
 export interface StoreCredentials {
