@@ -204,7 +204,8 @@ export async function agentKillDuringBackup(fc: FaultCluster, t: TestContext, sc
   await fc.waitWhole(WAIT.recovered, `${what}: whole at the end`);
   await assertAcknowledgedEverywhere(fc, w.ledger, what);
   await assertOneUuid(fc, what, uuid);
-  recordRecovery(t, { scenario, metric: `agent killed → backup ${op.state}`, seconds: secondsBetween(killedAt, endedAt), note: `job ${jobId} on ${node.name}; ${op.state === 'failed' ? `error: ${(op.error ?? '').slice(0, 160)}; ` : ''}steps ${stepsOf(op)}` });
+  const rerun = fc.ctrl.log('backup: manticore-backup job lost to an agent restart, started again').length;
+  recordRecovery(t, { scenario, metric: `agent killed → backup ${op.state}`, seconds: secondsBetween(killedAt, endedAt), note: `job ${jobId} on ${node.name}; started again ${rerun} time(s); ${op.state === 'failed' ? `error: ${(op.error ?? '').slice(0, 160)}; ` : ''}steps ${stepsOf(op)}` });
 }
 
 const OLD_ROWS = 500;
