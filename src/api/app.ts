@@ -7,7 +7,7 @@ import express from 'express';
 import type { Express } from 'express';
 import type { ApiDeps } from './deps.js';
 import { auditRequests, auditRouter, MemoryAuditLog } from './audit.js';
-import { authenticate, authorize, FailedAuthLimiter, requireBearer, whoami } from './auth.js';
+import { authenticate, authorize, FailedAuthLimiter, whoami } from './auth.js';
 import { errorMiddleware, notFoundHandler } from './errors.js';
 import { clusterRouter } from './routes/cluster.js';
 import { eventsRouter } from './routes/events.js';
@@ -32,7 +32,8 @@ export function createApiApp(deps: ApiDeps): Express {
   // Prometheus: every request counted by route template; GET /metrics outside /api (open unless METRICS_REQUIRE_TOKEN)
   if (deps.metrics !== undefined) {
     app.use(deps.metrics.requestMiddleware());
-    if (deps.metricsRequireToken === true) app.get('/metrics', requireBearer(deps.token), deps.metrics.handler());
+    // METRICS_REQUIRE_TOKEN: the admin or a viewer token (scraping is reading)
+    if (deps.metricsRequireToken === true) app.get('/metrics', authenticate({ admin: deps.token, viewers: deps.viewerTokens ?? [] }, new FailedAuthLimiter(deps.authRateLimit)), deps.metrics.handler());
     else app.get('/metrics', deps.metrics.handler());
   }
 
