@@ -223,7 +223,8 @@ async function bare(dir: string, csv: string, i: number, runs: number, log: (s: 
       );
       // not timed: verify, drop the old slot, remove the build dir
       for (const n of c.nodes) {
-        const rows = Object.values((await n.sql(selectCount(TABLE))).rows[0] ?? {})[0];
+        // the slot's own count (the distributed table's would materialise every document in the simulator)
+        const rows = Object.values((await n.sql(selectCount(names.rt), { timeoutMs: IMPORT_LIMIT_MS })).rows[0] ?? {})[0];
         if (Number(rows) <= 0) throw new Error(`bench: ${n.name} counts ${String(rows)} rows after the bare import`);
         await n.sql(dropTable(`${TABLE}_main_${old}`, true));
       }
