@@ -187,7 +187,11 @@ export class CrdStatusWriter {
     const table = state?.table ?? obj.metadata.name.replace(/-/g, '_');
     const view = state?.loaded === undefined ? undefined : this.o.status.table(table);
     const previous = (obj.status?.conditions as Condition[] | undefined) ?? [];
-    const conditions: Condition[] = (view?.conditions ?? []).filter((c) => c.type !== 'SpecInvalid').map((c) => ({ ...c }));
+    // the store counts generations of the table's content; the object's status speaks of metadata.generation
+    const contentGeneration = this.o.specs.get(table)?.generation;
+    const conditions: Condition[] = (view?.conditions ?? [])
+      .filter((c) => c.type !== 'SpecInvalid')
+      .map(({ observedGeneration, ...c }) => (observedGeneration !== undefined && observedGeneration === contentGeneration && state?.objectGeneration !== undefined ? { ...c, observedGeneration: state.objectGeneration } : c));
     const problems = state?.problems ?? [];
     const invalid = problems.length > 0;
     conditions.push(this.specInvalid(problems, previous, obj.metadata.generation));
