@@ -96,7 +96,7 @@ export const CONTROLLER_SETTINGS = {
   cplnAuthHeader: s('controller', 'cplnAuthHeader', ['CONTROLPLANE_AUTH_HEADER'], '`bearer`', '`bearer` sends `Authorization: Bearer <CPLN_TOKEN>`, `raw` sends the token alone'),
   cplnPollInterval: s('controller', 'cplnPollInterval', ['CONTROLPLANE_POLL_INTERVAL'], '`15s`', 'how often the Control Plane platform re-reads the workload and probes the replicas'),
   cplnRequestTimeout: s('controller', 'cplnRequestTimeout', ['CONTROLPLANE_REQUEST_TIMEOUT'], '`30s`', 'timeout of one Control Plane API request (429 and 5xx are retried with backoff)'),
-  metricsRequireToken: s('controller', 'metricsRequireToken', ['METRICS_REQUIRE_TOKEN'], '`false`', '`true` puts `GET /metrics` (Prometheus text format) behind the API bearer token; by default it is open, like `/api/status`'),
+  metricsRequireToken: s('controller', 'metricsRequireToken', ['METRICS_REQUIRE_TOKEN'], '`false`', '`true` puts `GET /metrics` (Prometheus text format) behind the admin or a viewer token; by default it is open, like `/api/status`'),
   k8sNamespace: s('controller', 'k8sNamespace', ['K8S_NAMESPACE', 'POD_NAMESPACE'], "the pod's own namespace (service account), else `default`", 'Kubernetes (PLATFORM=kubernetes; src/config/kubernetes.ts): namespace of the StatefulSet, ManticoreTables, Jobs and the Lease'),
   k8sStatefulSet: s('controller', 'k8sStatefulSet', ['K8S_STATEFULSET'], '`manticore`', 'Kubernetes: the Manticore StatefulSet; its desired replicas are the nodes `<sts>-<i>`'),
   k8sService: s('controller', 'k8sService', ['K8S_SERVICE'], "the StatefulSet's `serviceName`", 'Kubernetes: headless Service of the pods (node addresses `<pod>.<svc>.<ns>.svc`)'),
