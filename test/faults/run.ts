@@ -55,11 +55,14 @@ writeFileSync(jsonl, '');
 /** file → pass/fail per run */
 const outcomes = new Map<string, string[]>();
 const started = Date.now();
+/** 1-minute load average when each file started: the figures are wall-clock times and mean little on a busy machine */
+const loads: number[] = [];
 for (let run = 1; run <= runs; run++) {
   for (const f of files) {
     const rel = path.relative(here, f);
     process.stdout.write(`\n=== run ${run}/${runs}: ${rel}\n`);
     const t0 = Date.now();
+    loads.push(os.loadavg()[0] ?? 0);
     const res = spawnSync(process.execPath, ['--enable-source-maps', '--test', f], { stdio: 'inherit', env: { ...process.env, [RESULTS_ENV]: jsonl } });
     const verdict = res.status === 0 ? 'pass' : 'FAIL';
     process.stdout.write(`=== ${rel}: ${verdict} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
@@ -96,6 +99,7 @@ const lines = [
   '',
   `Written by \`npm run test:faults\` (test/faults/run.ts) on ${new Date().toISOString()}: ${runs} run(s) of ${files.length} scenario file(s),`,
   `${((Date.now() - started) / 60_000).toFixed(1)} min in all; ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, Node ${process.version}, ${resolveBinaries().isSimulator ? 'the Manticore simulator' : `searchd ${resolveBinaries().searchd}`}.`,
+  `1-minute load average when each file started: median ${median(loads).toFixed(1)}, max ${Math.max(...loads).toFixed(1)} (on ${cpus.length} cores).`,
   'Figures are medians over the runs that reached them; "met" compares the median with the issue-6 target',
   '(a report, not a test assertion). test/faults/README.md says what each scenario does and asserts.',
   '',

@@ -70,7 +70,11 @@ export async function assertAcknowledgedEverywhere(fc: FaultCluster, ledger: Ack
   for (const n of fc.nodes) {
     const c = await checkNode(fc, n, ledger, Number.POSITIVE_INFINITY, exempt);
     assert.deepEqual(c.missing, [], `${what}: ${n.name} lacks acknowledged writes: ${sample(c.missing)}; writes ${ledger.summary()}${exempt ? `; exempt: ${exempt.rule}` : ''}`);
-    assert.deepEqual(c.phantom, [], `${what}: ${n.name} holds writes that were refused: ${sample(c.phantom)}`);
+    const refusals = c.phantom.slice(0, 5).map((id) => {
+      const a = ledger.attempts.find((x) => x.id === id);
+      return a ? `${id}: sent to ${a.node} at ${new Date(a.sentAt).toISOString()}, refused at ${new Date(a.doneAt).toISOString()} with "${a.error ?? ''}"` : String(id);
+    });
+    assert.deepEqual(c.phantom, [], `${what}: ${n.name} holds writes that were refused: ${sample(c.phantom)}; ${refusals.join('; ')}`);
   }
 }
 

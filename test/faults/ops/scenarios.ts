@@ -27,6 +27,7 @@ import {
   localArchives,
   range,
   requestOperation,
+  slotView,
   stepsOf,
   waitDeltaIds,
   waitOperation,
@@ -326,4 +327,92 @@ export async function controllerKillBackupThenRestore(fc: FaultCluster, t: TestC
   await waitDeltaIds(fc, [...range(1, 100), 500], `${what}: a write after the restore replicated`);
   await assertOneUuid(fc, what, uuid);
   t.diagnostic(`backup kills: ${b.kills.join(', ')}; restore kills: ${r.kills.join(', ')}; ${fc.ctrl.runs} controller runs`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// controller SIGKILLed during a slot rotation (POST /api/rotate-main, answered when done)
+
+const ROTATE_ROWS = 300;
+
+/** Makes slot `slot` exist on every node with ROTATE_ROWS rows (the main slots are not replicated: each node's own). */
+async function prepareSlot(fc: FaultCluster, slot: string): Promise<void> {
+  const table = `${fc.table}_main_${slot}`;
+  const values = range(1, ROTATE_ROWS).map((i) => `(${i}, 'rotated ${slot} ${i}', ${i % 10})`).join(', ');
+  for (const n of fc.nodes) {
+    await fc.sql(n).exec(`CREATE TABLE IF NOT EXISTS ${table} (title text, price float)`);
+    await fc.sql(n).exec(`REPLACE INTO ${table} (id, title, price) VALUES ${values}`);
+  }
+}
+
+/** Every node serves one and the same slot that exists there with ROTATE_ROWS rows; returns it. */
+async function oneServedSlot(fc: FaultCluster, what: string): Promise<string> {
+  return until(
+    async () => {
+      const views = await Promise.all(fc.nodes.map((n) => slotView(fc, n)));
+      const served = new Set(views.map((v) => v.served.join('+')));
+      if (served.size !== 1) return false;
+      const s = views[0]?.served;
+      if (s?.length !== 1 || views.some((v) => !v.present.includes(s[0]!))) return false;
+      for (const n of fc.nodes) if ((await count(fc, n, `${fc.table}_main_${s[0]!}`)) !== ROTATE_ROWS) return false;
+      return s[0];
+    },
+    WAIT.recovered,
+    `${what}: every node serves one slot that exists with its rows`,
+    100,
+  );
+}
+
+/**
+ * Both main slots filled on every node, then POST /api/rotate-main with the controller SIGKILLed at
+ * fractions of the time a rotation takes (measured by one uninterrupted rotation), restarted each
+ * time: every node ends up serving one and the same existing slot with its rows (the controller
+ * converges a half-flipped table to the slot most nodes serve; the old slot is dropped only after
+ * every node serves the new one), the distributed table answers throughout, every acked write kept.
+ */
+export async function controllerKillDuringRotation(fc: FaultCluster, t: TestContext, scenario = 'controller-sigkill-rotate-main'): Promise<void> {
+  const what = 'controller SIGKILL during a slot rotation';
+  const uuid = await assertOneUuid(fc, `${what}: before`);
+  const w = newWriter(fc);
+  w.start();
+  await until(() => w.ledger.acked().length >= WARMUP_ACKS, WAIT.formed, `${what}: writes acknowledged (${w.ledger.summary()})`);
+  await prepareSlot(fc, 'a');
+  let serving = await oneServedSlot(fc, `${what}: start`);
+  // one rotation without a fault: the time it takes, and the full outcome
+  await prepareSlot(fc, serving === 'a' ? 'b' : 'a');
+  let next = serving === 'a' ? 'b' : 'a';
+  const t0 = Date.now();
+  const first = await until(() => fc.api('POST', '/api/rotate-main', { tableName: fc.table, newSlot: next, oldSlot: serving }), WAIT.api, `${what}: rotate-main answered`);
+  const rotateMs = Date.now() - t0;
+  assert.equal(first.status, 200, `${what}: the uninterrupted rotation: ${JSON.stringify(first.json)}`);
+  await assertServes(fc, next, ROTATE_ROWS, `${what}: the uninterrupted rotation`);
+  serving = next;
+  const outcomes: string[] = [];
+  const fractions = [0.1, 0.35, 0.6, 0.85];
+  let lastStart = 0;
+  let lastDone = 0;
+  for (const f of fractions) {
+    next = serving === 'a' ? 'b' : 'a';
+    await prepareSlot(fc, next);
+    const req = fc.api('POST', '/api/rotate-main', { tableName: fc.table, newSlot: next, oldSlot: serving }).then(
+      (r) => `HTTP ${r.status}`,
+      () => 'no answer',
+    );
+    await sleep(Math.round(rotateMs * f));
+    await fc.ctrl.signal('SIGKILL');
+    const answered = await req;
+    fc.startController();
+    lastStart = Date.now();
+    serving = await oneServedSlot(fc, `${what}: after a kill at ${Math.round(f * 100)}% (${answered})`);
+    lastDone = Date.now();
+    await assertServing(fc, what);
+    outcomes.push(`${Math.round(f * 100)}%: ${answered} → serves ${serving}`);
+    await until(() => fc.api('GET', '/api/status').then((r) => r.status === 200), WAIT.api, `${what}: the API answers again`);
+  }
+  await assertNothingFrozen(fc, what);
+  await sleep(300);
+  await w.stop();
+  await fc.waitWhole(WAIT.recovered, `${what}: whole at the end`);
+  await assertAcknowledgedEverywhere(fc, w.ledger, what);
+  await assertOneUuid(fc, what, uuid);
+  recordRecovery(t, { scenario, metric: 'last controller start → every node serves one existing slot', seconds: secondsBetween(lastStart, lastDone), note: `rotation takes ${rotateMs} ms; kills: ${outcomes.join('; ')}; ${w.ledger.summary()}` });
 }
