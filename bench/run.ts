@@ -3,9 +3,16 @@
  * bench/results.md with the machine, each figure's median and spread over the runs, and the target
  * beside it. Nothing here is asserted by the test suite: figures belong here, not in timed tests.
  *
- *   npm run bench [-- cluster|import|backup ...]   the parts to run (default: all); a part run alone
- *                                                  replaces its own section of results.md
- *   BENCH_RUNS=5 (default)          how many times the cluster scenario is repeated
+ *   npm run bench [-- <scenario> ...]   the scenarios to run (default: all, in the table's order); a
+ *                                       scenario run alone replaces its own section of results.md
+ *   npm run bench -- --list             the scenarios
+ *
+ * Scenarios are the SCENARIOS table below: a name, a line of description, and a function that returns
+ * the Markdown lines of its section (bench/lib/stats.ts has Figures for median, min–max and targets).
+ * Add a scenario with one line there.
+ *
+ *   BENCH_RUNS=5 (default)          how many times the cluster, convergence and scale scenarios repeat
+ *   BENCH_SCALE_NODES=10, BENCH_SCALE_TABLES=200, BENCH_SCALE_IDLE_S=60   the scale scenario's size
  *   BENCH_IMPORT_ROWS=1000000       rows of the generated import CSV
  *   BENCH_IMPORT_RUNS=5             orchestrated and bare imports each
  *   BENCH_BACKUP_MB=500             MB of table data files to back up
@@ -15,8 +22,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { LocalCluster, isReady, resolveBinaries, sleep } from '../src/sim/launcher.js';
+import { benchApiLoad } from './api-load.js';
 import { benchBackup } from './backup/backup-bench.js';
+import { benchConvergence } from './convergence/convergence-bench.js';
 import { benchImport } from './import/import-bench.js';
+import { machine, stats } from './lib/stats.js';
+import { benchScale } from './scale/scale-bench.js';
 
 interface Figure {
   name: string;
@@ -105,21 +116,8 @@ async function oneRun(dir: string): Promise<void> {
   }
 }
 
-function machine(): string {
-  const cpus = os.cpus();
-  return `${os.type()} ${os.release()} ${os.arch()}, ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}`;
-}
-
-const PARTS = ['cluster', 'import', 'backup'] as const;
-type Part = (typeof PARTS)[number];
-
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
-}
-
-function stats(samples: number[]): { median: number; min: number; max: number } {
-  const s = [...samples].sort((a, b) => a - b);
-  return { median: quantile(s, 0.5), min: s[0] ?? NaN, max: s[s.length - 1] ?? NaN };
 }
 
 async function clusterSection(root: string): Promise<string[]> {
@@ -194,7 +192,44 @@ async function backupSection(root: string): Promise<string[]> {
   ];
 }
 
-function replaceSection(doc: string, part: Part, body: string[]): string {
+async function convergenceSection(root: string): Promise<string[]> {
+  const r = await benchConvergence(root, runs, log);
+  return [
+    `## Convergence (${r.runs} runs on the simulator: median, min–max)`,
+    '',
+    'The whole stack in one process (`startStack`: local platform with 3 searchd + 3 agents as child processes,',
+    'controller, API) with the default timings (resync 2 s when Ready, 500 ms otherwise), fresh data directory per',
+    'run, one table spec. Times are taken from the status store\'s events and SQL probes every 10 ms.',
+    `The full stop came back with the same cluster UUID in ${r.sameUuid} of ${r.runs} runs.`,
+    '',
+    ...r.figures.table(),
+  ];
+}
+
+async function scaleSection(root: string): Promise<string[]> {
+  return benchScale(root, runs, log);
+}
+
+/**
+ * The scenarios, in the order `npm run bench` runs them. One line each: name (the argument and the
+ * section marker in results.md), what it measures, and the function that returns its section's lines.
+ */
+interface Scenario {
+  name: string;
+  describe: string;
+  run(root: string): Promise<string[]>;
+}
+
+const SCENARIOS: readonly Scenario[] = [
+  { name: 'cluster', describe: 'bare simulator cluster: start, form, replicated INSERT, eviction, rejoin, full restart', run: (root) => clusterSection(root) },
+  { name: 'convergence', describe: 'controller on the simulator: fresh → Ready, SIGKILL detected, rejoin, full stop → Ready (same UUID)', run: convergenceSection },
+  { name: 'scale', describe: 'controller with 10 nodes × 200 tables: full pass, RSS, idle CPU, GET /api/tables p50/p99', run: scaleSection },
+  { name: 'import', describe: 'blue/green import orchestrated vs the bare steps by hand', run: importSection },
+  { name: 'backup', describe: 'backup to S3 vs tar czf of the same files', run: backupSection },
+  { name: 'api-load', describe: '200 API clients polling status/tables/cluster during an import and a backup: errors, GET /api/tables p50/p99', run: (root) => benchApiLoad(root, runs, log) },
+];
+
+function replaceSection(doc: string, part: string, body: string[]): string {
   const open = `<!-- part:${part} -->`;
   const close = `<!-- /part:${part} -->`;
   const block = [open, ...body, close].join('\n');
@@ -205,9 +240,14 @@ function replaceSection(doc: string, part: Part, body: string[]): string {
 }
 
 async function main(): Promise<void> {
+  const names = SCENARIOS.map((s) => s.name);
   const asked = process.argv.slice(2).filter((a) => a !== '--');
-  for (const a of asked) if (!(PARTS as readonly string[]).includes(a)) throw new Error(`bench: unknown part '${a}': use ${PARTS.join(', ')}`);
-  const parts: Part[] = asked.length === 0 ? [...PARTS] : (asked as Part[]);
+  if (asked.includes('--list')) {
+    for (const s of SCENARIOS) console.log(`${s.name.padEnd(14)} ${s.describe}`);
+    return;
+  }
+  for (const a of asked) if (!names.includes(a)) throw new Error(`bench: unknown scenario '${a}': use ${names.join(', ')} (or --list)`);
+  const parts: string[] = asked.length === 0 ? names : asked;
   const binaries = resolveBinaries();
   const out = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'bench', 'results.md');
   const header = [
@@ -218,14 +258,15 @@ async function main(): Promise<void> {
     `- machine: ${machine()}`,
     `- searchd: ${binaries.isSimulator ? 'simulator (src/sim)' : binaries.searchd}`,
   ].join('\n');
-  let doc = existsSync(out) && parts.length < PARTS.length ? readFileSync(out, 'utf8') : '';
+  let doc = existsSync(out) && parts.length < names.length ? readFileSync(out, 'utf8') : '';
   const bodyStart = doc.indexOf('<!-- part:');
   doc = header + (bodyStart >= 0 ? `\n\n${doc.slice(bodyStart)}` : '\n');
-  for (const part of PARTS) {
+  for (const scenario of SCENARIOS) {
+    const part = scenario.name;
     if (!parts.includes(part)) continue;
     const root = mkdtempSync(path.join(os.tmpdir(), `mo-bench-${part}-`));
     try {
-      const body = part === 'cluster' ? await clusterSection(root) : part === 'import' ? await importSection(root) : await backupSection(root);
+      const body = await scenario.run(root);
       doc = replaceSection(doc, part, body);
       writeFileSync(out, doc.endsWith('\n') ? doc : `${doc}\n`);
     } finally {

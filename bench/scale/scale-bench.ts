@@ -1,0 +1,253 @@
+/**
+ * `npm run bench -- scale`: the controller's cost with many nodes and tables, on the simulator.
+ *
+ * BENCH_SCALE_NODES (10) simulator nodes with their agents run under a LocalPlatform in this process;
+ * the controller runs as its own process (PLATFORM=static, NODES naming them) so its RSS and CPU are its
+ * own, with BENCH_SCALE_TABLES (200) table specs. Measured:
+ *   - controller start → every table converged (GET /api/tables: TablesConverged=True for all);
+ *   - one full reconcile pass at rest: from the start of a cluster pass until every table key has finished
+ *     a pass that started after it (the controller queues every table key on each cluster pass), from the
+ *     controller's debug lines `reconcile pass done` (timestamp and durationMs), over >= BENCH_RUNS waves;
+ *   - then with the controller restarted at LOG_LEVEL=warn (as in production): CPU at rest over
+ *     BENCH_RUNS windows of BENCH_SCALE_IDLE_S / BENCH_RUNS seconds (utime+stime from /proc, % of one core),
+ *     RSS (VmRSS, sampled every second), and GET /api/tables latency (BENCH_RUNS rounds of 200 sequential
+ *     requests; p50 and p99 per round).
+ * BENCH_CONTROLLER_NODE_ARGS are node flags of the controller process only (e.g. `--cpu-prof --cpu-prof-dir=DIR`).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { silentLogger } from '../../src/lib/logger.js';
+import { LocalPlatform } from '../../src/platform/local/local-platform.js';
+import type { NodeRef } from '../../src/platform/types.js';
+import { repoRoot, resolveBinaries } from '../../src/sim/launcher.js';
+import { Figures, freePort, quantile, sleep, waitFor } from '../lib/stats.js';
+
+const CLUSTER = 'scale';
+const TOKEN = 'bench-scale-token-0123456789abcdef';
+const LIMIT = { nodes: 120_000, converged: 30 * 60_000, api: 60_000, waves: 10 * 60_000, exit: 20_000 };
+const API_REQUESTS_PER_ROUND = 200;
+const TICKS_PER_S = 100;
+
+interface PassLine {
+  key: string;
+  start: number;
+  end: number;
+}
+
+class Controller {
+  child: ChildProcess | undefined;
+  readonly logFile: string;
+
+  constructor(
+    private readonly dir: string,
+    private readonly specsDir: string,
+    private readonly nodes: NodeRef[],
+    readonly port: number,
+  ) {
+    this.logFile = path.join(dir, 'controller.log');
+  }
+
+  start(logLevel: string): void {
+    const nodes = this.nodes.map((n) => ({ name: n.name, mysql: `${n.mysql.host}:${n.mysql.port}`, api: n.apiAddress, http: n.httpAddress, agent: n.agentUrl }));
+    const env: NodeJS.ProcessEnv = { ...process.env, ORCHESTRATOR_TOKEN: TOKEN, PLATFORM: 'static', NODES: JSON.stringify(nodes), LOG_FORMAT: 'json', LOG_LEVEL: logLevel };
+    for (const k of ['TABLES_CONFIG', 'AUTH_TOKEN', 'ORCHESTRATOR_DATA_DIR', 'DATA_DIR', 'RESYNC_INTERVAL', 'NODE_OPTIONS']) delete env[k];
+    writeFileSync(this.logFile, '');
+    const fd = openSync(this.logFile, 'a');
+    const script = path.join(repoRoot(), 'dist', 'src', 'bin', 'controller.js');
+    // profiling: BENCH_CONTROLLER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' (node flags of the controller only)
+    const nodeArgs = (process.env.BENCH_CONTROLLER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+    this.child = spawn(process.execPath, [...nodeArgs, script, '--data-dir', path.join(this.dir, 'data'), '--specs-dir', this.specsDir, '--cluster', CLUSTER, '--port', String(this.port)], { env, stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+  }
+
+  async stop(): Promise<void> {
+    const c = this.child;
+    this.child = undefined;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise<void>((r) => c.once('exit', () => r()));
+    c.kill('SIGTERM');
+    const timer = setTimeout(() => c.kill('SIGKILL'), LIMIT.exit);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  get pid(): number {
+    const pid = this.child?.pid;
+    if (pid === undefined) throw new Error('bench: the controller is not running');
+    return pid;
+  }
+
+  /** Throws when the controller process is gone (so a wait fails at once instead of at its limit). */
+  checkAlive(): void {
+    const c = this.child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) throw new Error(`bench: the controller exited (${c?.exitCode ?? c?.signalCode ?? 'not started'}): see ${this.logFile}`);
+  }
+
+  async get(route: string): Promise<{ status: number; body: unknown }> {
+    this.checkAlive();
+    const r = await fetch(`http://127.0.0.1:${this.port}${route}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    return { status: r.status, body: await r.json() };
+  }
+
+  passes(): PassLine[] {
+    const out: PassLine[] = [];
+    for (const line of readFileSync(this.logFile, 'utf8').split('\n')) {
+      if (!line.includes('"reconcile pass done"')) continue;
+      try {
+        const e = JSON.parse(line) as { key?: string; durationMs?: number; timestamp?: string };
+        if (typeof e.key !== 'string' || typeof e.durationMs !== 'number' || typeof e.timestamp !== 'string') continue;
+        const end = Date.parse(e.timestamp);
+        out.push({ key: e.key, start: end - e.durationMs, end });
+      } catch {
+        // a line cut short
+      }
+    }
+    return out;
+  }
+}
+
+/** CPU seconds (user + system) and RSS bytes of a process, from /proc. */
+function procSample(pid: number): { cpuS: number; rss: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpuS = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return { cpuS, rss: Number(m?.[1] ?? 0) * 1024 };
+}
+
+/**
+ * Full waves from the pass lines: for each cluster pass (start S), the time until every table key has
+ * ended a pass that started at or after S. Only waves that completed before the log ends count.
+ */
+export function fullWaves(lines: readonly PassLine[], clusterKey: string, tableKeys: readonly string[]): number[] {
+  const clusterStarts = lines.filter((l) => l.key === clusterKey).map((l) => l.start).sort((a, b) => a - b);
+  const byKey = new Map<string, PassLine[]>();
+  for (const l of lines) {
+    if (l.key === clusterKey) continue;
+    let list = byKey.get(l.key);
+    if (!list) byKey.set(l.key, (list = []));
+    list.push(l);
+  }
+  const waves: number[] = [];
+  for (const s of clusterStarts) {
+    let last = 0;
+    let complete = true;
+    for (const k of tableKeys) {
+      const first = (byKey.get(k) ?? []).filter((l) => l.start >= s).sort((a, b) => a.end - b.end)[0];
+      if (!first) {
+        complete = false;
+        break;
+      }
+      last = Math.max(last, first.end);
+    }
+    if (complete) waves.push(last - s);
+  }
+  return waves;
+}
+
+export async function benchScale(root: string, runs: number, log: (line: string) => void): Promise<string[]> {
+  const nodeCount = Number(process.env.BENCH_SCALE_NODES ?? 10);
+  const tableCount = Number(process.env.BENCH_SCALE_TABLES ?? 200);
+  const idleS = Number(process.env.BENCH_SCALE_IDLE_S ?? 60);
+  const f = new Figures();
+  const specsDir = path.join(root, 'specs');
+  mkdirSync(specsDir, { recursive: true });
+  const tables = Array.from({ length: tableCount }, (_, i) => `t${String(i).padStart(3, '0')}`);
+  for (const t of tables) writeFileSync(path.join(specsDir, `${t}.json`), JSON.stringify({ name: t, columns: [{ name: 'title', type: 'text' }, { name: 'price', type: 'float' }] }));
+
+  const platform = new LocalPlatform({ dataDir: path.join(root, 'nodes'), nodes: nodeCount, binaries: resolveBinaries({}), token: TOKEN, clusterName: CLUSTER, env: process.env, logger: silentLogger() });
+  const port = await freePort();
+  let running: Controller | undefined;
+  const notes: string[] = [];
+  try {
+    log(`scale: starting ${nodeCount} simulator nodes`);
+    let t0 = performance.now();
+    await platform.start();
+    const nodes = [...(await platform.listNodes())].sort((a, b) => a.ordinal - b.ordinal);
+    for (const n of nodes) await platform.waitForNode(n.name, (s) => s.phase === 'running', LIMIT.nodes, 'node running');
+    notes.push(`${nodeCount} nodes (searchd + agent each) running in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const ctrl = new Controller(root, specsDir, nodes, port);
+    running = ctrl;
+
+    // phase A: debug lines for the pass figures
+    log(`scale: controller with ${tableCount} tables (LOG_LEVEL=debug)`);
+    t0 = performance.now();
+    ctrl.start('debug');
+    const converged = async () => {
+      const r = await ctrl.get('/api/tables');
+      const list = (r.body as { data?: { name: string; conditions?: { type: string; status: string }[] }[] }).data ?? [];
+      return list.length === tableCount && list.every((t) => t.conditions?.some((c) => c.type === 'TablesConverged' && c.status === 'True'));
+    };
+    await waitFor(converged, 'every table converged', LIMIT.converged, 1_000, () => ctrl.checkAlive());
+    f.add(`controller start → ${tableCount} tables converged on ${nodeCount} nodes`, (performance.now() - t0) / 1000, { unit: 's', digits: 1 });
+    const clusterKey = `cluster/${CLUSTER}`;
+    const tableKeys = tables.map((t) => `table/${CLUSTER}/${t}`);
+    const wavesFrom = Date.now();
+    const waves = await waitFor(
+      () => fullWaves(ctrl.passes().filter((l) => l.start >= wavesFrom), clusterKey, tableKeys).length >= Math.max(5, runs),
+      `${Math.max(5, runs)} full reconcile waves`,
+      LIMIT.waves,
+      1_000,
+      () => ctrl.checkAlive(),
+    ).then(() => fullWaves(ctrl.passes().filter((l) => l.start >= wavesFrom), clusterKey, tableKeys));
+    for (const w of waves) f.add(`one full reconcile pass at rest: cluster key + ${tableCount} table keys`, w, { target: { op: '<', value: 1000 } });
+    const atRest = ctrl.passes().filter((l) => l.start >= wavesFrom);
+    const tablePasses = atRest.filter((l) => l.key !== clusterKey).map((l) => l.end - l.start).sort((a, b) => a - b);
+    const clusterPasses = atRest.filter((l) => l.key === clusterKey).map((l) => l.end - l.start).sort((a, b) => a - b);
+    notes.push(`pass durations at rest: cluster key p50 ${quantile(clusterPasses, 0.5)} ms (n=${clusterPasses.length}), table key p50 ${quantile(tablePasses, 0.5)} ms, p99 ${quantile(tablePasses, 0.99)} ms (n=${tablePasses.length})`);
+    await ctrl.stop();
+
+    // phase B: production log level; idle CPU, RSS, API latency
+    log('scale: controller restarted with LOG_LEVEL=warn; idle CPU and RSS');
+    ctrl.start('warn');
+    await waitFor(converged, 'every table converged after the restart', LIMIT.converged, 1_000, () => ctrl.checkAlive());
+    await sleep(5_000);
+    const pid = ctrl.pid;
+    const windowS = idleS / Math.max(1, runs);
+    const rss: number[] = [];
+    for (let i = 0; i < Math.max(1, runs); i++) {
+      const a = procSample(pid);
+      const ta = performance.now();
+      for (let s = 0; s < windowS; s++) {
+        await sleep(1_000);
+        rss.push(procSample(pid).rss);
+      }
+      const b = procSample(pid);
+      const cpuPct = ((b.cpuS - a.cpuS) / ((performance.now() - ta) / 1000)) * 100;
+      f.add('controller CPU at rest (% of one core; utime+stime over the window)', cpuPct, { unit: '%', digits: 2, target: { op: '<', value: 2 } });
+    }
+    for (const r of rss) f.add('controller RSS at rest (VmRSS, sampled every second)', r / 2 ** 20, { unit: 'MiB', digits: 0, target: { op: '<', value: 200 } });
+
+    log('scale: GET /api/tables latency');
+    for (let round = 0; round < Math.max(1, runs); round++) {
+      const lat: number[] = [];
+      for (let i = 0; i < API_REQUESTS_PER_ROUND; i++) {
+        const s = performance.now();
+        const r = await fetch(`http://127.0.0.1:${ctrl.port}/api/tables`, { headers: { authorization: `Bearer ${TOKEN}` } });
+        await r.arrayBuffer();
+        if (r.status !== 200) throw new Error(`bench: GET /api/tables answered ${r.status}`);
+        lat.push(performance.now() - s);
+      }
+      lat.sort((a, b) => a - b);
+      f.add(`GET /api/tables (${tableCount} tables × ${nodeCount} nodes) p50`, quantile(lat, 0.5), { digits: 1 });
+      f.add(`GET /api/tables (${tableCount} tables × ${nodeCount} nodes) p99`, quantile(lat, 0.99), { digits: 1, target: { op: '<', value: 50 } });
+    }
+    const size = (await fetch(`http://127.0.0.1:${ctrl.port}/api/tables`, { headers: { authorization: `Bearer ${TOKEN}` } }).then((r) => r.arrayBuffer())).byteLength;
+    notes.push(`GET /api/tables answers ${(size / 1024).toFixed(0)} KiB; ${API_REQUESTS_PER_ROUND} sequential requests per round`);
+  } finally {
+    await running?.stop();
+    await platform.stop();
+  }
+  return [
+    `## Scale (${nodeCount} simulator nodes × ${tableCount} tables: median, min–max)`,
+    '',
+    'The controller is its own process (PLATFORM=static); the nodes (searchd simulator + agent each) run under a',
+    'LocalPlatform in the bench process, on the same machine. Waves are counted from the controller\'s debug lines;',
+    'CPU, RSS and API latency are measured after a restart at LOG_LEVEL=warn.',
+    '',
+    ...f.table(),
+    '',
+    ...notes.map((n) => `- ${n}`),
+  ];
+}
