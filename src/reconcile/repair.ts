@@ -240,7 +240,8 @@ export class RepairCoordinator {
     let entry = this.env.runtime.get<typeof splitBrainRepairMachine>(this.key) ?? this.env.runtime.restore(this.key, this.definition());
     if (entry) this.follow(entry);
     if (entry) {
-      if (entry.actor.getSnapshot().status === 'active') entry.actor.send({ type: 'observed', at: now, nodes: observedNodes(facts) });
+      // with a node missing or stale the machine waits (no effect is retried or started); the deadline still counts
+      if (entry.actor.getSnapshot().status === 'active') entry.actor.send({ type: 'observed', at: now, nodes: observedNodes(facts), fresh: stale.length === 0 });
       const op = this.syncOperation(entry);
       if (entry.actor.getSnapshot().status !== 'active') {
         logger.info('split-brain repair finished', { operationId: op.id, state: op.state, error: op.error });

@@ -57,7 +57,11 @@ export interface RepairObservedNode {
   view: string[];
 }
 
-export type RepairEvent = { type: 'observed'; at: number; nodes: RepairObservedNode[] } | { type: 'cancel'; reason: string };
+/**
+ * `fresh: false` when a node's observation is missing or stale (the guard): the machine then retries
+ * no effect and starts no new one (the deadline still counts).
+ */
+export type RepairEvent = { type: 'observed'; at: number; nodes: RepairObservedNode[]; fresh?: boolean } | { type: 'cancel'; reason: string };
 
 export interface RepairEffectInput {
   operationId: string;
@@ -107,9 +111,10 @@ export const splitBrainRepairMachine = setup({
     needsBootstrap: ({ context }) => context.bootstrap,
     canRetry: ({ context }) => context.attempts + 1 < context.maxAttempts,
     pastDeadline: ({ context, event }) => event.type === 'observed' && event.at > context.deadlineAt,
-    survivorPrimary: ({ context, event }) => event.type === 'observed' && event.nodes.some((n) => n.name === context.survivor && n.synced),
+    fresh: ({ event }) => event.type === 'observed' && event.fresh !== false,
+    survivorPrimary: ({ context, event }) => event.type === 'observed' && event.fresh !== false && event.nodes.some((n) => n.name === context.survivor && n.synced),
     allRejoined: ({ context, event }) => event.type === 'observed' && allInSurvivor(context, event.nodes),
-    losersOutside: ({ context, event }) => event.type === 'observed' && event.nodes.some((n) => context.losers.includes(n.name) && n.role === 'standalone'),
+    losersOutside: ({ context, event }) => event.type === 'observed' && event.fresh !== false && event.nodes.some((n) => context.losers.includes(n.name) && n.role === 'standalone'),
   },
   actions: {
     noteError: assign({
@@ -156,7 +161,7 @@ export const splitBrainRepairMachine = setup({
         onError: [{ guard: 'canRetry', target: 'bootstrappingRetry', actions: 'noteError' }, { target: 'failed', actions: 'noteError' }],
       },
     },
-    bootstrappingRetry: { on: { observed: [{ guard: 'pastDeadline', target: 'failed', actions: 'noteDeadline' }, { target: 'bootstrapping' }] } },
+    bootstrappingRetry: { on: { observed: [{ guard: 'pastDeadline', target: 'failed', actions: 'noteDeadline' }, { guard: 'fresh', target: 'bootstrapping' }] } },
     awaitingSurvivor: {
       on: {
         observed: [
@@ -174,7 +179,7 @@ export const splitBrainRepairMachine = setup({
         onError: [{ guard: 'canRetry', target: 'detachingRetry', actions: 'noteError' }, { target: 'failed', actions: 'noteError' }],
       },
     },
-    detachingRetry: { on: { observed: [{ guard: 'pastDeadline', target: 'failed', actions: 'noteDeadline' }, { target: 'detaching' }] } },
+    detachingRetry: { on: { observed: [{ guard: 'pastDeadline', target: 'failed', actions: 'noteDeadline' }, { guard: 'fresh', target: 'detaching' }] } },
     // JOIN CLUSTER ... AT <survivor> for each loser outside the cluster (SST replaces its tables)
     rejoining: {
       invoke: {
@@ -215,7 +220,7 @@ export const splitBrainRepairMachine = setup({
         onError: [{ guard: 'canRetry', target: 'verifyingRetry', actions: 'noteError' }, { target: 'failed', actions: 'noteError' }],
       },
     },
-    verifyingRetry: { on: { observed: [{ guard: 'pastDeadline', target: 'failed', actions: 'noteDeadline' }, { target: 'settling' }] } },
+    verifyingRetry: { on: { observed: [{ guard: 'pastDeadline', target: 'failed', actions: 'noteDeadline' }, { guard: 'fresh', target: 'settling' }] } },
     // ALTER CLUSTER ... UPDATE nodes so the rejoin list names every node
     updatingNodes: {
       invoke: {
@@ -225,7 +230,7 @@ export const splitBrainRepairMachine = setup({
         onError: [{ guard: 'canRetry', target: 'updatingNodesRetry', actions: 'noteError' }, { target: 'failed', actions: 'noteError' }],
       },
     },
-    updatingNodesRetry: { on: { observed: [{ guard: 'pastDeadline', target: 'failed', actions: 'noteDeadline' }, { target: 'updatingNodes' }] } },
+    updatingNodesRetry: { on: { observed: [{ guard: 'pastDeadline', target: 'failed', actions: 'noteDeadline' }, { guard: 'fresh', target: 'updatingNodes' }] } },
     done: { type: 'final' },
     failed: { type: 'final' },
     cancelled: { type: 'final' },

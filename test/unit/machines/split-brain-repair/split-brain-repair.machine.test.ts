@@ -164,6 +164,31 @@ describe('split-brain-repair machine', () => {
     second.stopAll();
   });
 
+  it('a retry waits while an observation is stale', async () => {
+    const world = new World({ a: { nodes: ['node0', 'node1'], primary: true, rows: 5 }, b: { nodes: ['node2'], primary: true, rows: 4 } });
+    let failDetach = true;
+    const actors = world.actors();
+    const runtime = new MachineRuntime(mkdtempSync(path.join(tmpdir(), 'mco-sbr-')), silentLogger());
+    dirs.push(runtime.store.dir);
+    const flaky = {
+      ...actors,
+      detachLosers: fromPromise<RepairEffectResult, RepairNodesInput>(async () => {
+        if (failDetach) throw new Error('node2 does not answer');
+        return { changed: [], skipped: [] };
+      }),
+    };
+    const def = { name: SPLIT_BRAIN_REPAIR_MACHINE, version: SPLIT_BRAIN_REPAIR_VERSION, machine: splitBrainRepairMachine.provide({ actors: flaky }) };
+    const { actor } = runtime.start('repair/c', def, input());
+    actor.send(world.observed(1100));
+    await waitFor(actor, (s) => s.value === 'detachingRetry', WAIT);
+    failDetach = false;
+    actor.send({ ...world.observed(1200), fresh: false });
+    assert.equal(actor.getSnapshot().value, 'detachingRetry', 'no retry on a stale observation');
+    actor.send(world.observed(1300));
+    await waitFor(actor, (s) => s.value !== 'detachingRetry' && s.value !== 'detaching', WAIT);
+    runtime.stopAll();
+  });
+
   it('fails after the deadline when the nodes never settle', async () => {
     const world = new World({ a: { nodes: ['node0', 'node1'], primary: true, rows: 5 }, b: { nodes: ['node2'], primary: false, rows: 5 } });
     const runtime = new MachineRuntime(mkdtempSync(path.join(tmpdir(), 'mco-sbr-')), silentLogger());
