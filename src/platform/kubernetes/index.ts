@@ -1,6 +1,7 @@
 /** The Kubernetes platform driver (README.md here): nodes, ManticoreTable specs and status, Jobs, leader election. */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubernetesConfig } from '../../config/kubernetes.js';
+import { AppError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { KubernetesPlatform } from './kubernetes-platform.js';
 import { LeaseElector } from './lease.js';
@@ -15,10 +16,13 @@ export { LEADER_URL_ANNOTATION, LeaseElector } from './lease.js';
 export { KubeApiError, KubeRest, loadKubeConfig } from './rest.js';
 export { CrdStatusWriter } from './status-writer.js';
 
-/** The REST client for a configuration: KUBECONFIG when set, else the in-cluster service account. */
+/** The REST client for a configuration: KUBECONFIG when set, else the in-cluster service account (loaded on first use). */
 export function kubeRestFor(config: KubernetesConfig, kubeConfig?: KubeConfig): KubeRest {
-  const kc = kubeConfig ?? loadKubeConfig({ inCluster: config.inCluster, ...(config.kubeconfig === undefined ? {} : { kubeconfig: config.kubeconfig }) });
-  return new KubeRest({ config: kc });
+  if (config.kubeconfig === undefined && !config.inCluster && kubeConfig === undefined) {
+    // fail at startup, not at the first request
+    throw new AppError('KUBERNETES_CONFIG_MISSING', 'PLATFORM=kubernetes needs the API server: run in a pod (service account) or set KUBECONFIG to a kubeconfig file');
+  }
+  return new KubeRest({ config: kubeConfig ?? (() => loadKubeConfig({ inCluster: config.inCluster, ...(config.kubeconfig === undefined ? {} : { kubeconfig: config.kubeconfig }) })) });
 }
 
 export function createKubernetesPlatform(config: KubernetesConfig, logger: Logger, rest: KubeRest = kubeRestFor(config)): KubernetesPlatform {

@@ -4,11 +4,13 @@
  * the authentication (bearer token, client certificates, CA, exec plugins) through
  * `KubeConfig.applyToHTTPSOptions`; requests, watches and patches are made here so the driver controls
  * content types (merge patch), resourceVersion handling and errors (409, 410) exactly.
+ * `@kubernetes/client-node` is imported only when a Kubernetes configuration is loaded: it is a large
+ * module, and every other platform's processes would pay for it at startup.
  */
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createInterface } from 'node:readline';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { AppError } from '../../lib/errors.js';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
@@ -71,22 +73,30 @@ export interface RequestInput {
 }
 
 export interface KubeRestOptions {
-  config: KubeConfig;
+  /** the configuration, or how to load it (on the first request) */
+  config: KubeConfig | (() => Promise<KubeConfig>);
   requestTimeoutMs?: number;
 }
 
 /** Loads the configuration: a KUBECONFIG file when named, else the in-cluster service account. */
-export function loadKubeConfig(input: { kubeconfig?: string; inCluster: boolean }): KubeConfig {
-  const kc = new KubeConfig();
-  if (input.kubeconfig !== undefined) kc.loadFromFile(input.kubeconfig);
-  else if (input.inCluster) kc.loadFromCluster();
-  else {
+export async function loadKubeConfig(input: { kubeconfig?: string; inCluster: boolean }): Promise<KubeConfig> {
+  if (input.kubeconfig === undefined && !input.inCluster) {
     throw new AppError(
       'KUBERNETES_CONFIG_MISSING',
       'PLATFORM=kubernetes needs the API server: run in a pod (service account) or set KUBECONFIG to a kubeconfig file',
     );
   }
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const kc = new KubeConfig();
+  if (input.kubeconfig !== undefined) kc.loadFromFile(input.kubeconfig);
+  else kc.loadFromCluster();
   return kc;
+}
+
+function serverOf(kc: KubeConfig): string {
+  const cluster = kc.getCurrentCluster();
+  if (cluster === null) throw new AppError('KUBERNETES_CONFIG_MISSING', 'the kubeconfig has no current cluster: set its current-context');
+  return cluster.server.replace(/\/+$/, '');
 }
 
 function queryString(query: RequestInput['query']): string {
@@ -97,16 +107,29 @@ function queryString(query: RequestInput['query']): string {
 }
 
 export class KubeRest {
-  readonly server: string;
-  private readonly config: KubeConfig;
+  private readonly source: KubeRestOptions['config'];
+  private loaded: Promise<{ kc: KubeConfig; server: string }> | undefined;
   private readonly timeoutMs: number;
 
   constructor(options: KubeRestOptions) {
-    this.config = options.config;
-    const cluster = options.config.getCurrentCluster();
-    if (cluster === null) throw new AppError('KUBERNETES_CONFIG_MISSING', 'the kubeconfig has no current cluster: set its current-context');
-    this.server = cluster.server.replace(/\/+$/, '');
+    this.source = options.config;
+    if (typeof options.config !== 'function') {
+      const kc = options.config;
+      this.loaded = Promise.resolve({ kc, server: serverOf(kc) });
+    }
     this.timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  }
+
+  /** The configuration and the API server URL (loaded once; a failed load is retried on the next request). */
+  private config(): Promise<{ kc: KubeConfig; server: string }> {
+    if (this.loaded === undefined) {
+      const load = this.source as () => Promise<KubeConfig>;
+      this.loaded = load().then((kc) => ({ kc, server: serverOf(kc) }));
+      this.loaded.catch(() => {
+        this.loaded = undefined;
+      });
+    }
+    return this.loaded;
   }
 
   get<T>(path: string, query?: RequestInput['query']): Promise<T> {
@@ -183,9 +206,10 @@ export class KubeRest {
   }
 
   private async open(method: string, pathAndQuery: string, headers: Record<string, string>, timeoutMs: number, payload?: Buffer, signal?: AbortSignal): Promise<IncomingMessage> {
-    const url = new URL(`${this.server}${pathAndQuery}`);
+    const { kc, server } = await this.config();
+    const url = new URL(`${server}${pathAndQuery}`);
     const options: RequestOptions & { headers: Record<string, string> } = { method, headers: {} };
-    await this.config.applyToHTTPSOptions(options);
+    await kc.applyToHTTPSOptions(options);
     const auth = options.headers as Record<string, string>;
     const requestOptions: RequestOptions = {
       ...options,
