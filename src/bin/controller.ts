@@ -28,7 +28,7 @@ import { MachineRuntime } from '../machines/runtime/machine-runtime.js';
 import { ManticorePools } from '../manticore/client.js';
 import { ControllerMetrics } from '../observe/metrics.js';
 import { logOperations } from '../observe/operation-log.js';
-import { createPlatform, KubernetesPlatform } from '../platform/index.js';
+import { backupJobLauncher, createPlatform, KubernetesPlatform } from '../platform/index.js';
 import { createLeaseElector, runWithLeaderElection } from '../platform/kubernetes/index.js';
 import type { KubernetesConfig } from '../config/kubernetes.js';
 import type { NodeRef, Platform } from '../platform/types.js';
@@ -131,7 +131,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     runtime,
     logger: logger.child({ component: 'controller' }),
     resyncMs: config.resyncIntervalMs,
-    backup: controllerBackupOptions(config.backup, config.dataDir),
+    backup: { ...controllerBackupOptions(config.backup, config.dataDir), ...backupJobLauncher(platform) }, // BACKUP_WORKLOAD: backups as platform jobs
     metrics,
     repair: loadRepairConfig(o.env), // REPAIR_POLICY, REPAIR_OBSERVATION_GUARD, REPAIR_AUTO_DEBOUNCE
     ...o.controller,
