@@ -406,6 +406,7 @@ export async function controllerKillDuringRotation(fc: FaultCluster, t: TestCont
     lastDone = Date.now();
     await assertServing(fc, what);
     outcomes.push(`${Math.round(f * 100)}%: ${answered} → serves ${serving}`);
+    await until(() => fc.ctrl.alive() && fc.ctrl.log('controller started').length >= fc.ctrl.runs, WAIT.formed, `${what}: controller run ${fc.ctrl.runs} started (alive: ${fc.ctrl.alive()}, pid ${fc.ctrl.child?.pid ?? '-'})`);
     await until(() => fc.api('GET', '/api/status').then((r) => r.status === 200), WAIT.api, `${what}: the API answers again`);
   }
   await assertNothingFrozen(fc, what);
