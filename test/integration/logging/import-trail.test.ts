@@ -3,7 +3,7 @@
  * separate process writing winston JSON lines to a file (ControllerProcess); the agents' JSON lines go
  * to their node directories. Asserted: the controller's lines with the import's operationId go, in
  * order, from the API request to the end (operation recorded by the API request → every step started
- * and ended: choose slot, build, import on every node, verify rows, flip, verify serving, drop old slot →
+ * and ended: build, import on every node, verify rows, flip, verify serving, drop old slot →
  * operation finished, succeeded, with the source's rows), per-node lines carry `node`, the build node's
  * agent logged its job with the same operationId and node, and across the whole log `key` is always a
  * reconcile key and every line with a reconcileId names its key.
@@ -18,7 +18,8 @@ import { startImportStack, type ImportStack } from '../metrics/import-stack.js';
 const ROWS = 1_000;
 const CLUSTER = 'lgt';
 const TABLE = 'items';
-const STEPS = ['choose slot', 'build', 'import on every node', 'verify rows', 'flip', 'verify serving', 'drop old slot'];
+/** Steps every import records ('choose slot' and 'drop stale slot' can pass between two record updates). */
+const STEPS = ['build', 'import on every node', 'verify rows', 'flip', 'verify serving', 'drop old slot'];
 const haveBins = ['controller.js', 'agent.js'].every((f) => existsSync(path.join(repoRoot(), 'dist', 'src', 'bin', f)));
 
 type Line = Record<string, unknown>;
