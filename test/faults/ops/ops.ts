@@ -63,9 +63,10 @@ export interface KillRun {
 /**
  * Runs the controller until operation `id` ends, SIGKILLing it whenever the operation shows a running
  * step this run started and that it was not killed at yet, then starting it again: every step of the
- * operation is interrupted once (steps faster than the poll are passed, as on a real cluster).
+ * operation is interrupted once (steps faster than the poll are passed, as on a real cluster), up to
+ * `maxKills` kills.
  */
-export async function killControllerAtEachStep(fc: FaultCluster, id: string, what: string): Promise<KillRun> {
+export async function killControllerAtEachStep(fc: FaultCluster, id: string, what: string, maxKills = MAX_KILLS): Promise<KillRun> {
   const seen = new Set<string>();
   const kills: string[] = [];
   for (;;) {
@@ -78,7 +79,7 @@ export async function killControllerAtEachStep(fc: FaultCluster, id: string, wha
       const op = operation(fc, id);
       if (op && isEnded(op)) return { kills, lastStart, op };
       const step = op?.steps[op.steps.length - 1];
-      if (op && kills.length < MAX_KILLS && step?.state === 'running' && Date.parse(step.startedAt ?? '') >= lastStart) {
+      if (op && kills.length < maxKills && step?.state === 'running' && Date.parse(step.startedAt ?? '') >= lastStart) {
         const key = `${step.name}`;
         if (!seen.has(key)) {
           seen.add(key);
