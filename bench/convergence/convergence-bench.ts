@@ -67,9 +67,18 @@ async function oneRun(dir: string, f: Figures, log: (line: string) => void): Pro
     stack = await start(dir, port);
     const s1 = stack;
     const started = performance.now();
+    const fresh = await s1.platform.listNodes();
+    const allAnswer = waitFor(
+      async () => (await Promise.all(fresh.map((n) => pools.get(`${n.mysql.host}:${n.mysql.port}`).query('SHOW STATUS').then(() => true, () => false)))).every(Boolean),
+      'every fresh searchd answering',
+      LIMIT.ready,
+    );
     const ready = await waitFor(() => isReady(s1), 'fresh cluster Ready', LIMIT.ready);
+    const allAnswered = await allAnswer;
     f.add('fresh: 3 new nodes + controller started → Ready (cluster formed, all synced)', ready - t0, { target: { op: '<', value: 5000 } });
     f.add('fresh: of which startStack (spawn nodes + agents, controller, API)', started - t0);
+    f.add('fresh: of which node boot (agents up, gate asked, searchd started and answering)', allAnswered - t0);
+    f.add('fresh: of which the controller: every searchd answers → Ready (CREATE + 2 JOIN, observed)', ready - allAnswered);
     const converged = await waitFor(() => tableConverged(s1), 'table converged', LIMIT.converged);
     f.add('fresh: → table converged on every node (delta in cluster, main, distributed)', converged - t0);
     await sleep(1_000);
