@@ -403,7 +403,10 @@ export function syncOperation(env: BackupEnv, entry: AnyEntry, what: 'backup' | 
     const message = c.lastError ? `retrying after: ${c.lastError}` : undefined;
     if (!last || last.name !== name || last.state !== 'running') {
       if (last && last.state === 'running') {
-        last.state = 'succeeded';
+        // the step whose final failure sent the machine down its failure path failed (the first one: `failure` keeps the first reason)
+        const failedHere = c.failure !== undefined && !op.steps.some((st) => st.state === 'failed');
+        last.state = failedHere ? 'failed' : 'succeeded';
+        if (failedHere) last.message = c.failure;
         last.finishedAt = now;
       }
       op.steps.push({ name, state: 'running', startedAt: now, ...(message ? { message } : {}) });
@@ -412,9 +415,11 @@ export function syncOperation(env: BackupEnv, entry: AnyEntry, what: 'backup' | 
   } else {
     const ok = value === 'done';
     if (last && last.state === 'running') {
-      last.state = ok ? 'succeeded' : 'failed';
+      // a clean-up step after the failing one ran to its end: the failure is already on the step that failed
+      const failedEarlier = op.steps.some((st) => st.state === 'failed');
+      last.state = ok || failedEarlier ? 'succeeded' : 'failed';
       last.finishedAt = now;
-      if (!ok && c.failure) last.message = c.failure;
+      if (!ok && !failedEarlier && c.failure) last.message = c.failure;
     }
     op.state = ok ? 'succeeded' : 'failed';
     op.finishedAt = now;
