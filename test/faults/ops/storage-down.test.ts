@@ -117,6 +117,8 @@ test('storage endpoint down mid-upload: the backup fails clearly, no multipart u
         assert.equal(a.state, 'failed', `${what}: the backup failed: ${stepsOf(a)}`);
         assert.match(a.error ?? '', /upload of backups\/items_delta-\S+\.tar\.gz to s3:\/\/faults .*failed.*nothing was stored under it/, `${what}: a clear error naming the archive and the store`);
         assert.ok(server.faultsTriggered > 0, `${what}: upload connections were cut`);
+        const failedSteps = a.steps.filter((st) => st.state === 'failed').map((st) => st.name);
+        assert.deepEqual(failedSteps, ['upload archive and manifest'], `${what}: the record shows the upload step failed, the clean-up after it ran (${stepsOf(a)})`);
         assert.deepEqual(await server.pendingUploads(), [], `${what}: the multipart upload was aborted`);
         assert.deepEqual(await objects(), [], `${what}: no object under the final name (nor its manifest)`);
         await assertNothingFrozen(fc, what);
