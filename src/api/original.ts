@@ -115,7 +115,8 @@ export function planOriginalCluster(nodes: readonly NodeRef[], cluster: ClusterS
 /**
  * `/api/cluster/discover` (6.1): reachable primaries grouped by cluster UUID. The winner is the
  * largest group; a tie goes to the group holding the lowest ordinal. `groups` is left out when no
- * node is a primary (as the original's omitempty did).
+ * node is a primary (as the original's omitempty did). `splitBrain` is also true while the
+ * controller's SplitBrain condition is.
  */
 export function planOriginalDiscover(nodes: readonly NodeRef[], cluster: ClusterStatusView): OriginalDiscover {
   const groups = new Map<string, NodeRef[]>();
@@ -127,12 +128,15 @@ export function planOriginalDiscover(nodes: readonly NodeRef[], cluster: Cluster
     groups.set(view.clusterUuid, members);
   }
   const list = [...groups.entries()].map(([uuid, members]) => ({ uuid, members }));
-  if (list.length === 0) return { cluster: null, splitBrain: false };
+  // the controller also sees split brains that share one UUID (pc.bootstrap on both sides) or leave a
+  // non-primary majority: its SplitBrain condition counts as well as the UUID groups
+  const detected = cluster.conditions.some((c) => c.type === 'SplitBrain' && c.status === 'True');
+  if (list.length === 0) return { cluster: null, splitBrain: detected };
   const winner = [...list].sort((a, b) => b.members.length - a.members.length || (a.members[0]?.ordinal ?? 0) - (b.members[0]?.ordinal ?? 0))[0];
   const source = winner?.members[0];
   return {
     cluster: winner && source ? { uuid: winner.uuid, sourceAddr: source.apiAddress, sourceIdx: source.ordinal, nodeCount: winner.members.length } : null,
-    splitBrain: list.length > 1,
+    splitBrain: list.length > 1 || detected,
     groups: list.map((g) => ({ uuid: g.uuid, replicas: g.members.map((m) => m.ordinal), nodeCount: g.members.length })),
   };
 }

@@ -86,6 +86,15 @@ test('discover: groups of primaries by uuid; largest wins, ties to the lowest or
   assert.equal(tie.cluster?.sourceIdx, 0);
 });
 
+test('discover: one UUID on both sides (pc.bootstrap twice) is a split brain once the SplitBrain condition says so', () => {
+  const oneUuid = cluster([view(0), view(1), view(2)]);
+  assert.equal(planOriginalDiscover(refs, oneUuid).splitBrain, false);
+  oneUuid.conditions = [{ type: 'SplitBrain', status: 'True', reason: 'SeveralPrimaries', message: 'two primary components', lastTransitionTime: '2026-01-01T00:00:00Z' }];
+  const split = planOriginalDiscover(refs, oneUuid);
+  assert.equal(split.splitBrain, true);
+  assert.equal(split.groups?.length, 1);
+});
+
 test('tables status: slots ("" before any), presence per replica, offline replicas', () => {
   const spec = {
     name: 't',
