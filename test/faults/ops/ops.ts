@@ -6,7 +6,9 @@
  * slot each node serves, the main slots present, the rows of one table.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { parseCount, parseDistributedDefinition, parseShowCreateTable, parseShowLocks, parseShowTables } from '../../../src/manticore/parse.js';
 import { selectCount, showCreateTable, showLocks, showTables } from '../../../src/manticore/sql.js';
@@ -224,4 +226,56 @@ export function localArchives(fc: FaultCluster): string[] {
 /** The distributed table answers on every node (a read through it). */
 export async function assertServing(fc: FaultCluster, what: string): Promise<void> {
   for (const n of fc.nodes) assert.ok((await count(fc, n, fc.table)) !== undefined, `${what}: ${fc.table} answers on ${n.name}`);
+}
+
+const ROW_BYTES = 4_000;
+const ROWS_PER_INSERT = 50;
+
+/** A TCP forwarder to `target` on a fixed port: `down()` closes it (connection refused) and cuts every connection, `up()` listens again. */
+export class Forwarder {
+  private server: net.Server | undefined;
+  private readonly sockets = new Set<net.Socket>();
+  port = 0;
+  constructor(private readonly target: { host: string; port: number }) {}
+
+  async up(): Promise<void> {
+    const server = net.createServer((c) => {
+      const u = net.connect(this.target.port, this.target.host);
+      for (const s of [c, u]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => undefined);
+      }
+      c.pipe(u);
+      u.pipe(c);
+      c.on('close', () => u.destroy());
+      u.on('close', () => c.destroy());
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', () => resolve());
+    });
+    this.port = (server.address() as net.AddressInfo).port;
+    this.server = server;
+  }
+
+  async down(): Promise<void> {
+    const s = this.server;
+    this.server = undefined;
+    for (const sock of this.sockets) sock.destroy();
+    if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+}
+
+/** Fills the delta with `rows` rows of 4 000 random base64 bytes (incompressible-ish: ~3 KB per row in a tar.gz) and waits for them on every node. */
+export async function fillDelta(fc: FaultCluster, rows: number): Promise<void> {
+  for (let id = 1; id <= rows; id += ROWS_PER_INSERT) {
+    const values: string[] = [];
+    for (let i = id; i < id + ROWS_PER_INSERT && i <= rows; i++) values.push(`(${i}, '${randomBytes((ROW_BYTES * 3) / 4).toString('base64')}', ${i})`);
+    await fc.sql(fc.node(0)).exec(`INSERT INTO ${fc.cluster}:${fc.delta} (id, title, price) VALUES ${values.join(', ')}`, { timeoutMs: 60_000 });
+  }
+  await until(async () => {
+    for (const n of fc.nodes) if ((await count(fc, n, fc.delta)) !== rows) return false;
+    return true;
+  }, WAIT.recovered, `${rows} rows on every node`, 200);
 }

@@ -12,69 +12,17 @@
  * 3. a retry later works: archive and manifest in the bucket.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import { test } from 'node:test';
 import { createObjectStore } from '../../../src/storage/index.js';
 import { S3_TEST_CREDENTIALS, startS3Server, type S3TestServer } from '../../helpers/s3-server.js';
-import { runFaultScenario, SKIP_REASON, until, WAIT, type FaultCluster } from '../lib/cluster.js';
+import { runFaultScenario, SKIP_REASON, until } from '../lib/cluster.js';
 import { recordRecovery, secondsBetween } from '../lib/results.js';
-import { archiveOf, assertNothingFrozen, count, requestOperation, stepsOf, waitOperation } from './ops.js';
+import { archiveOf, assertNothingFrozen, fillDelta, Forwarder, requestOperation, stepsOf, waitOperation } from './ops.js';
 
-/** Delta rows of ROW_BYTES random base64 each: ~14 MB of table files, an archive over the 8 MiB part size. */
+/** Delta rows of 4 000 random base64 bytes each: ~14 MB of table files, an archive over the 8 MiB part size. */
 const ROWS = 3_500;
-const ROW_BYTES = 4_000;
-const ROWS_PER_INSERT = 50;
 /** Bytes let through before the server starts cutting upload connections. */
 const CUT_AFTER = 1024 * 1024;
-
-/** A TCP forwarder to `target` on a fixed port: `down()` closes it (connection refused) and cuts every connection, `up()` listens again. */
-class Forwarder {
-  private server: net.Server | undefined;
-  private readonly sockets = new Set<net.Socket>();
-  port = 0;
-  constructor(private readonly target: { host: string; port: number }) {}
-
-  async up(): Promise<void> {
-    const server = net.createServer((c) => {
-      const u = net.connect(this.target.port, this.target.host);
-      for (const s of [c, u]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => undefined);
-      }
-      c.pipe(u);
-      u.pipe(c);
-      c.on('close', () => u.destroy());
-      u.on('close', () => c.destroy());
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
-    });
-    this.port = (server.address() as net.AddressInfo).port;
-    this.server = server;
-  }
-
-  async down(): Promise<void> {
-    const s = this.server;
-    this.server = undefined;
-    for (const sock of this.sockets) sock.destroy();
-    if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
-  }
-}
-
-async function fill(fc: FaultCluster): Promise<void> {
-  for (let id = 1; id <= ROWS; id += ROWS_PER_INSERT) {
-    const values: string[] = [];
-    for (let i = id; i < id + ROWS_PER_INSERT && i <= ROWS; i++) values.push(`(${i}, '${randomBytes((ROW_BYTES * 3) / 4).toString('base64')}', ${i})`);
-    await fc.sql(fc.node(0)).exec(`INSERT INTO ${fc.cluster}:${fc.delta} (id, title, price) VALUES ${values.join(', ')}`, { timeoutMs: 60_000 });
-  }
-  await until(async () => {
-    for (const n of fc.nodes) if ((await count(fc, n, fc.delta)) !== ROWS) return false;
-    return true;
-  }, WAIT.recovered, `${ROWS} rows on every node`, 200);
-}
 
 let s3: S3TestServer | undefined;
 let fwd: Forwarder | undefined;
@@ -105,7 +53,7 @@ test('storage endpoint down mid-upload: the backup fails clearly, no multipart u
       async (fc) => {
         const server = s3!;
         const forwarder = fwd!;
-        await fill(fc);
+        await fillDelta(fc, ROWS);
 
         // 1. connections cut mid-stream
         let what = 'storage connections cut mid-upload';
