@@ -109,7 +109,7 @@ const lines = [
 for (const r of rows.values()) {
   const m = median(r.values);
   const vs = r.target === undefined ? '–' : m <= r.target ? 'met' : 'MISSED';
-  lines.push(`| ${r.scenario} | ${r.metric.replace(/\|/g, '\\|')} | ${m.toFixed(2)} | ${r.values.length} | ${r.values.map((v) => v.toFixed(2)).join(', ')} | ${r.target ?? '–'} | ${vs} |`);
+  lines.push(`| ${r.scenario.replace(/\|/g, '\\|')} | ${r.metric.replace(/\|/g, '\\|')} | ${m.toFixed(2)} | ${r.values.length} | ${r.values.map((v) => v.toFixed(2)).join(', ')} | ${r.target ?? '–'} | ${vs} |`);
 }
 lines.push('', '| scenario file | outcome per run |', '|---|---|');
 for (const [f, o] of outcomes) lines.push(`| ${f} | ${o.join(', ')} |`);

@@ -375,7 +375,7 @@ export function controllerKillDuringFormation(t: TestContext, cluster = 'fcf'): 
     await finish(fc, w, what, undefined);
     const formations = fc.ctrl.operations().filter((o) => o.kind === 'cluster-formation');
     assert.equal(formations.length, 1, `${what}: one formation operation over ${fc.ctrl.runs} controller runs`);
-    recordRecovery(t, { scenario: 'controller-sigkill-formation', metric: `last controller start → cluster whole (${kills.length} kills: ${kills.join(', ')})`, seconds: secondsBetween(lastStart, wholeAt), note: w.ledger.summary() });
+    recordRecovery(t, { scenario: 'controller-sigkill-formation', metric: 'last controller start → cluster whole', seconds: secondsBetween(lastStart, wholeAt), note: `${kills.length} kills: ${kills.join(', ')}; ${w.ledger.summary()}` });
   });
 }
 
@@ -412,7 +412,7 @@ export function controllerKillDuringImport(t: TestContext, cluster = 'fci'): Pro
       assert.equal(rows, IMPORT_ROWS, `${what}: ${n.name} holds the imported slot b with every row`);
     }
     await finish(fc, w, what, uuid);
-    recordRecovery(t, { scenario: 'controller-sigkill-import', metric: `last controller start → import succeeded (${kills.length} kills: ${kills.join(', ')})`, seconds: secondsBetween(lastStart, doneAt), note: `${w.ledger.summary()}; request → done ${secondsBetween(requestedAt, doneAt).toFixed(1)} s` });
+    recordRecovery(t, { scenario: 'controller-sigkill-import', metric: 'last controller start → import succeeded', seconds: secondsBetween(lastStart, doneAt), note: `${kills.length} kills: ${kills.join(', ')}; ${w.ledger.summary()}; request → done ${secondsBetween(requestedAt, doneAt).toFixed(1)} s` });
   });
 }
 
@@ -543,9 +543,9 @@ export function controllerKillDuringRepair(t: TestContext, cluster = 'fcr'): Pro
     const discarded = w.ledger.attempts.filter((a) => a.outcome === 'acked' && exempt.applies(a)).length;
     recordRecovery(t, {
       scenario: 'controller-sigkill-repair',
-      metric: `last controller start → repair succeeded (${kills.length} kills: ${kills.join(', ')})`,
+      metric: 'last controller start → repair succeeded',
       seconds: secondsBetween(lastStart, repairedAt),
-      note: `survivor ${survivor}; ${discarded} writes acked by the losing side discarded; ${w.ledger.summary()}`,
+      note: `${kills.length} kills: ${kills.join(', ')}; survivor ${survivor}; ${discarded} writes acked by the losing side discarded; ${w.ledger.summary()}`,
     });
   });
 }

@@ -21,7 +21,7 @@ export const TARGETS = {
 export interface RecoveryFigure {
   /** scenario name, e.g. `sigkill-one-node` */
   scenario: string;
-  /** what was timed, e.g. `searchd answers → synced with every acked write` */
+  /** what was timed, e.g. `searchd answers → synced with every acked write`: a fixed text (the runner groups runs by it; put per-run details in `note`) */
   metric: string;
   seconds: number;
   /** undefined when the issue sets no target for it */
