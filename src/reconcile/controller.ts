@@ -27,6 +27,7 @@ import type { Logger } from '../lib/logger.js';
 import type { ManticorePools } from '../manticore/client.js';
 import type { ControllerMetrics } from '../observe/metrics.js';
 import { observeCluster } from '../observe/observe.js';
+import type { ClusterObservation } from '../observe/types.js';
 import type { NodeRef, Platform } from '../platform/types.js';
 import type { FileStatusStore } from '../status/store.js';
 import type { OperationRecord, RequestSink } from '../status/types.js';
@@ -43,6 +44,23 @@ import { DEFAULT_REPAIR_SETTINGS, RepairCoordinator, type RepairRequest, type Re
 
 export const DEFAULT_RESYNC_MS = 2_000;
 export const DEFAULT_FAST_RESYNC_MS = 500;
+/** a converged table is re-read at least this often per table managed (see enqueueTablesDue) */
+export const TABLE_RESYNC_PER_TABLE_MS = 150;
+export const MAX_TABLE_RESYNC_MS = 60_000;
+
+/** What a cluster pass sees of one managed table: per node, reachable and its tables' types. */
+export function tablePresenceSignature(table: string, observations: ClusterObservation): string {
+  const n = managedTableNames(table);
+  const wanted = [n.distributed, n.delta, n.main.a, n.main.b];
+  return observations
+    .map((o) => {
+      if (!o.searchd.ok) return `${o.node.name}:down`;
+      const tables = o.searchd.value.tables;
+      const types = wanted.map((w) => tables.find((t) => t.name === w)?.type ?? '-');
+      return `${o.node.name}:${types.join(',')}`;
+    })
+    .join('|');
+}
 export const DEFAULT_OBSERVE_TIMEOUT_MS = 3_000;
 
 /** What the controller needs of the spec store (src/spec). */
@@ -102,6 +120,10 @@ export class Controller implements RequestSink {
   private started = false;
   private firstPassDone = false;
   private lastReady = false;
+  /** the last cluster pass reported a split brain: the next one counts rows for its condition */
+  private countRowsInClusterPass = false;
+  private lastTableResyncAt = 0;
+  private readonly tableSignatures = new Map<string, string>();
   private readonly repair: RepairCoordinator;
 
   constructor(options: ControllerOptions) {
@@ -305,6 +327,31 @@ export class Controller implements RequestSink {
     for (const name of this.tableNames()) this.queue.add(tableKey(this.o.clusterName, name));
   }
 
+  /**
+   * After a cluster pass: a table whose tables appeared, went or changed type on some node (seen in
+   * the pass's SHOW TABLES), or whose node answered or stopped answering, is queued at once; every
+   * table is queued again once per table resync period, which grows with the number of tables
+   * (the resync period up to ~13 tables, then TABLE_RESYNC_PER_TABLE_MS each, at most
+   * MAX_TABLE_RESYNC_MS), so that a controller with hundreds of tables does not re-read all of them
+   * on every node every 2 s (bench/scale).
+   */
+  private enqueueTablesDue(observations: ClusterObservation): void {
+    const names = this.tableNames();
+    const now = this.clock.now();
+    const period = Math.min(MAX_TABLE_RESYNC_MS, Math.max(this.o.resyncMs ?? DEFAULT_RESYNC_MS, names.length * TABLE_RESYNC_PER_TABLE_MS));
+    const full = now - this.lastTableResyncAt >= period;
+    if (full) this.lastTableResyncAt = now;
+    const seen = new Set<string>();
+    for (const name of names) {
+      seen.add(name);
+      const signature = tablePresenceSignature(name, observations);
+      const changed = this.tableSignatures.get(name) !== signature;
+      this.tableSignatures.set(name, signature);
+      if (full || changed) this.queue.add(tableKey(this.o.clusterName, name));
+    }
+    for (const name of [...this.tableSignatures.keys()]) if (!seen.has(name)) this.tableSignatures.delete(name);
+  }
+
   /** Every table the controller manages: in the specs, or retired but still known to the status store. */
   private tableNames(): string[] {
     const names = new Set(this.o.specs.specs().map((s) => s.spec.name));
@@ -342,12 +389,17 @@ export class Controller implements RequestSink {
     const observations = await observeCluster(nodes, {
       pools: this.o.pools,
       agentFor: (n) => this.o.agentFor(n),
-      managedTables: specs.map((s) => s.spec.name),
-      // rows per managed table: the SplitBrain condition shows each side's rows
-      countTables: specs.flatMap((s) => {
-        const n = managedTableNames(s.spec.name);
-        return [n.delta, n.main.a, n.main.b];
-      }),
+      // rows per managed table only while a split brain is reported (its condition shows each side's
+      // rows): counting and describing every table on every node each pass cost most of a pass with
+      // many tables, and table passes observe their own tables anyway
+      ...(this.countRowsInClusterPass
+        ? {
+            countTables: specs.flatMap((s) => {
+              const n = managedTableNames(s.spec.name);
+              return [n.delta, n.main.a, n.main.b];
+            }),
+          }
+        : {}),
       timeoutMs: this.observeTimeout(),
       signal: this.abort.signal,
       logger,
@@ -368,11 +420,12 @@ export class Controller implements RequestSink {
     if (this.o.clusterOptions !== undefined) ctx.clusterOptions = this.o.clusterOptions;
     if (repair.hold) ctx.heldBy = repair.hold;
     if (repair.condition) ctx.splitBrainCondition = repair.condition;
+    this.countRowsInClusterPass = repair.condition?.status === 'True';
     const outcome = await (this.o.reconcileCluster ?? reconcileCluster)(ctx);
     await this.declareTables(nodes, specs, logger);
     this.firstPassDone = true;
     this.lastReady = outcome.ready;
-    if (outcome.formed) this.enqueueTables();
+    if (outcome.formed) this.enqueueTablesDue(observations);
     const resync = outcome.ready ? (this.o.resyncMs ?? DEFAULT_RESYNC_MS) : (this.o.fastResyncMs ?? DEFAULT_FAST_RESYNC_MS);
     return { requeueAfterMs: Math.min(resync, outcome.requeueAfterMs ?? resync) };
   }
