@@ -78,6 +78,9 @@ export class FileStatusStore implements StatusReader, StatusWriter, AuditLog {
   private readonly clock: Clock;
   private readonly logger: Logger | undefined;
   private readonly maxOperations: number;
+  /** bumped by every change of a table view or of a table's conditions (GET /api/tables' cache) */
+  private tablesRevision = 0;
+  private tablesJson: { revision: number; json: string } | undefined;
   private state: StateFile = { version: FORMAT_VERSION, cluster: clone(EMPTY_CLUSTER), conditions: {}, tables: {}, specProblems: [] };
   private seqnos: Seqnos = {};
   private ops: OperationRecord[] = [];
@@ -117,6 +120,14 @@ export class FileStatusStore implements StatusReader, StatusWriter, AuditLog {
       .sort()
       .map((name) => this.table(name))
       .filter((t): t is TableStatusView => t !== undefined);
+  }
+
+  tablesEnvelopeJson(): string {
+    if (this.tablesJson?.revision !== this.tablesRevision) {
+      const sorted = this.tables().sort((a, b) => a.name.localeCompare(b.name));
+      this.tablesJson = { revision: this.tablesRevision, json: JSON.stringify({ data: sorted }) };
+    }
+    return this.tablesJson.json;
   }
 
   table(name: string): TableStatusView | undefined {
@@ -169,7 +180,10 @@ export class FileStatusStore implements StatusReader, StatusWriter, AuditLog {
     const merged = mergeConditions(this.state.conditions[scope] ?? [], conditions, now);
     const before = JSON.stringify(this.state.conditions[scope] ?? []);
     this.state.conditions[scope] = merged.conditions;
-    if (JSON.stringify(merged.conditions) !== before) this.persistState();
+    if (JSON.stringify(merged.conditions) !== before) {
+      if (scope.startsWith('table/')) this.tablesRevision++;
+      this.persistState();
+    }
     for (const c of merged.changed) this.emit({ type: 'condition', at: now, scope, condition: clone(c) });
   }
 
@@ -178,6 +192,7 @@ export class FileStatusStore implements StatusReader, StatusWriter, AuditLog {
     const before = this.state.tables[view.name];
     const unchanged = before !== undefined && JSON.stringify(before) === JSON.stringify(plain);
     this.state.tables[view.name] = clone(plain);
+    if (!unchanged) this.tablesRevision++;
     if (!unchanged) this.persistState();
   }
 
@@ -185,6 +200,7 @@ export class FileStatusStore implements StatusReader, StatusWriter, AuditLog {
     const had = name in this.state.tables || `table/${name}` in this.state.conditions;
     delete this.state.tables[name];
     delete this.state.conditions[`table/${name}`];
+    this.tablesRevision++;
     if (had) this.persistState();
   }
 

@@ -116,6 +116,11 @@ export type StatusEvent =
 export interface StatusReader {
   cluster(): ClusterStatusView;
   tables(): TableStatusView[];
+  /**
+   * `{"data": [...tables sorted by name]}` serialized, when the reader can keep it between changes
+   * (GET /api/tables with hundreds of tables, polled by many clients)
+   */
+  tablesEnvelopeJson?(): string;
   table(name: string): TableStatusView | undefined;
   specProblems(): SpecProblem[];
   operations(): OperationRecord[];

@@ -25,6 +25,11 @@ export function tablesRouter(deps: ApiDeps): Router {
   router
     .route('/tables')
     .get((_req, res) => {
+      const cached = deps.status.tablesEnvelopeJson?.();
+      if (cached !== undefined) {
+        res.type('application/json').send(cached);
+        return;
+      }
       sendData(res, [...deps.status.tables()].sort((a, b) => a.name.localeCompare(b.name)));
     })
     .all(methodNotAllowed);

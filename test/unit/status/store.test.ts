@@ -98,3 +98,21 @@ test('operation history is bounded, newest first', () => {
   );
   assert.equal(store.operation('op1'), undefined);
 });
+
+test('GET /api/tables body: serialized once per change of a table view or its conditions', () => {
+  const store = FileStatusStore.open({ dataDir: mkdtempSync(join(tmpdir(), 'mo-store-json-')) });
+  const spec = { name: 'b_t', columns: [], settings: {}, clusterMain: false, distributed: { haStrategy: 'nodeads' as const, agentRetryCount: 0 } } as unknown as Parameters<typeof store.setTable>[0]['spec'];
+  const view = (name: string, slot: 'a' | 'b') => ({ name, spec, origin: 'file', generation: 1, activeSlot: slot, nodes: [] }) as unknown as Parameters<typeof store.setTable>[0];
+  store.setTable(view('b_t', 'a'));
+  store.setTable(view('a_t', 'a'));
+  const first = store.tablesEnvelopeJson();
+  assert.deepEqual((JSON.parse(first) as { data: { name: string }[] }).data.map((t) => t.name), ['a_t', 'b_t']);
+  store.setTable(view('a_t', 'a'));
+  assert.equal(store.tablesEnvelopeJson(), first, 'an unchanged view keeps the body');
+  store.setTable(view('a_t', 'b'));
+  assert.equal((JSON.parse(store.tablesEnvelopeJson()) as { data: { activeSlot: string }[] }).data[0]?.activeSlot, 'b');
+  store.setConditions('table/b_t', [{ type: 'Ready', status: 'False', reason: 'X', message: 'x' }]);
+  assert.equal((JSON.parse(store.tablesEnvelopeJson()) as { data: { conditions: { reason: string }[] }[] }).data[1]?.conditions[0]?.reason, 'X');
+  store.removeTable('a_t');
+  assert.deepEqual((JSON.parse(store.tablesEnvelopeJson()) as { data: { name: string }[] }).data.map((t) => t.name), ['b_t']);
+});
