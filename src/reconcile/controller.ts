@@ -340,7 +340,10 @@ export class Controller implements RequestSink {
     const now = this.clock.now();
     const period = Math.min(MAX_TABLE_RESYNC_MS, Math.max(this.o.resyncMs ?? DEFAULT_RESYNC_MS, names.length * TABLE_RESYNC_PER_TABLE_MS));
     const full = now - this.lastTableResyncAt >= period;
-    if (full) this.lastTableResyncAt = now;
+    if (full) {
+      this.lastTableResyncAt = now;
+      this.o.logger.debug('table resync queued', { tables: names.length, periodMs: period });
+    }
     const seen = new Set<string>();
     for (const name of names) {
       seen.add(name);
