@@ -2,14 +2,22 @@
  * Replication of the simulator: Galera as Manticore 15.x exposes it (manticore-facts.md 1.1-1.3, 7).
  *
  * Model, per cluster and node:
- * - membership: every node heartbeats the peers it knows; a peer unheard for `evictMs` leaves this
- *   node's component. The installer of a component (its lowest API address among primary+synced
- *   members, or among all members when none is primary) installs views on every member.
+ * - membership: every node heartbeats the peers it knows; a peer unheard for `evictMs` is suspect.
+ *   A change is settled by a membership round (`propose`): the component's proposer (the current
+ *   leader while alive, else its lowest API address among primary+synced members, or among all
+ *   members when none is primary) asks every peer it hears; only the peers that answer now and
+ *   promise this round (the highest they saw) are members. A primary view is installed only once
+ *   every member accepted it; a view without quorum is taken at once.
  * - quorum: a new view is primary only when it holds a strict majority of the last primary view,
  *   counted by node incarnation (a restarted process is a new incarnation); members that left
- *   cleanly do not count. Two primary components with different histories (`epoch`) never merge.
- * - ordering: the leader (installer of a primary view) assigns seqnos to writes and cluster DDL,
- *   applies them and sends them to every member; members apply in seqno order and buffer gaps.
+ *   cleanly do not count (an even split: both halves non-primary). Two primary components with
+ *   different histories (`epoch`) never merge.
+ * - ordering: the leader of a primary view assigns seqnos to writes and cluster DDL, applies them
+ *   and sends them to every member; a write is acknowledged once every member holds it (then the
+ *   leader tells the members it is committed, and they apply in seqno order), or once the next
+ *   primary view is ordered by this leader. When the view changes otherwise, its fate is unknown:
+ *   the client loses the connection (OutcomeUnknownError). A new primary view is ordered by the
+ *   member whose history reaches furthest; a leader left with uncommitted writes rejoins by SST.
  * - state transfer: a member behind the cluster catches up by IST from the leader's write-set
  *   cache when it covers its position, else by SST (tables exported by the donor).
  * - restart: `start()` follows Manticore's rules (`--new-cluster`, rejoin, or drop the cluster
@@ -127,6 +135,23 @@ interface PeerInfo {
   confId: number;
   seqno: number;
   lastPrimary: PrimaryRef | null;
+  /** highest seqno known committed in this node's component (followers apply only up to it) */
+  committed?: number;
+}
+
+/** A membership round: (confId, proposer) totally ordered; members promise the highest they saw. */
+interface Ballot {
+  confId: number;
+  api: string;
+}
+
+/** A member's answer to a proposal: its state, and how far its history reaches. */
+interface ProposeReply {
+  info: PeerInfo;
+  /** last seqno this node can contribute to a new primary view (applied + buffered from its leader) */
+  reach: number;
+  /** its history is whole (no uncommitted local writes, no pending SST): it may order the new view */
+  eligible: boolean;
 }
 
 interface ViewMsg {
@@ -139,6 +164,8 @@ interface ViewMsg {
   lastPrimary: PrimaryRef | null;
   seqno: number;
   installer: string;
+  /** the membership round that agreed on this view (absent for joins and pc.bootstrap) */
+  ballot?: Ballot;
 }
 
 interface SstProgress {
@@ -192,6 +219,16 @@ interface ClusterState {
   pending: Map<number, WriteSet>;
   gcache: WriteSet[];
   waiters: { seqno: number; resolve: () => void }[];
+  /** highest seqno committed: on the leader, delivered to every member of its view; elsewhere, as told */
+  confirmed: number;
+  /** leader: seqnos delivered to every member, not yet contiguous with `confirmed` */
+  delivered: Set<number>;
+  /** leader: writes waiting for their commit (or for the view change that decides them) */
+  commitWaiters: { seqno: number; resolve: () => void; reject: (err: Error) => void }[];
+  commitBroadcast: boolean;
+  /** the highest membership round this node promised to take part in */
+  promised: (Ballot & { at: number }) | null;
+  proposing: boolean;
   needSst: boolean;
   catchingUp: boolean;
   transferring: boolean;
@@ -205,6 +242,21 @@ const SST_STAGES = ['await nodes sync', 'block checksum calculate', 'analyze rem
 const NOT_LEADER = 'not the leader of this component';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A write whose fate this node cannot know: it was sent to the component but the view changed before
+ * every member confirmed it, so the new primary component may or may not hold it. The SQL listener
+ * drops the client's connection (like a node losing its primary component mid-commit), so the client
+ * never reads it as refused.
+ */
+export class OutcomeUnknownError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OutcomeUnknownError';
+  }
+}
+
+const OUTCOME_UNKNOWN = 'write outcome unknown';
 
 function notPrimary(name: string): SqlError {
   return new SqlError(`cluster '${name}' is not ready, not primary state`);
@@ -580,14 +632,24 @@ export class ClusterManager implements ClusterService {
           seqno = res.seqno;
         }
       } catch (err) {
-        const retry = err instanceof PeerError && (err.kind !== 'remote' || err.message === NOT_LEADER);
-        if (retry && Date.now() < deadline) {
+        if (err instanceof PeerError && err.kind === 'remote' && err.message.startsWith(OUTCOME_UNKNOWN)) {
+          throw new OutcomeUnknownError(err.message);
+        }
+        // only a request that surely never reached the leader may be sent again
+        const unsent = err instanceof PeerError && (err.message === NOT_LEADER || /^connection to \S+ (timed out|failed)/.test(err.message));
+        if (unsent && Date.now() < deadline) {
           // the leader is unreachable: wait for the view to change, then retry through the new leader
           await sleep(this.timing.heartbeatMs);
           continue;
         }
-        if (err instanceof PeerError) throw new SqlError(err.message);
+        if (err instanceof PeerError && (err.kind === 'remote' || unsent)) throw new SqlError(err.message);
+        if (err instanceof PeerError) throw new OutcomeUnknownError(`${OUTCOME_UNKNOWN}: ${err.message}`);
         throw err;
+      }
+      if (leader !== this.self.api) {
+        // the leader answers once the write set is committed in its component
+        if (seqno > c.confirmed) c.confirmed = seqno;
+        this.drain(c);
       }
       await this.waitApplied(c, seqno, this.timing.requestTimeoutMs);
       return;
@@ -613,14 +675,93 @@ export class ClusterManager implements ClusterService {
       this.drain(c);
     }
     const targets = c.view.filter((m) => m.inc !== this.self.inc);
-    await Promise.all(
+    const delivered = await Promise.all(
       targets.map((m) =>
         this.opts.transport
-          .request(m.api, 'cluster.apply', { cluster: c.name, uuid: c.uuid, ws }, this.timing.requestTimeoutMs)
-          .catch((err: unknown) => this.log.debug('write set not delivered', { cluster: c.name, peer: m.api, seqno, err: errorMessage(err) })),
+          .request(m.api, 'cluster.apply', { cluster: c.name, uuid: c.uuid, ws, committed: c.confirmed }, this.timing.requestTimeoutMs)
+          .then(
+            () => true,
+            (err: unknown) => {
+              this.log.debug('write set not delivered', { cluster: c.name, peer: m.api, seqno, err: errorMessage(err) });
+              return false;
+            },
+          ),
       ),
     );
+    // committed once every member of the view holds it (and every earlier one is committed);
+    // otherwise the next view decides: kept when this node orders the new primary component
+    if (delivered.every(Boolean)) this.markDelivered(c, seqno);
+    await this.waitCommitted(c, seqno);
     return seqno;
+  }
+
+  private markDelivered(c: ClusterState, seqno: number): void {
+    c.delivered.add(seqno);
+    while (c.delivered.has(c.confirmed + 1)) {
+      c.delivered.delete(c.confirmed + 1);
+      c.confirmed++;
+    }
+    for (const k of c.delivered) if (k <= c.confirmed) c.delivered.delete(k);
+    this.settleCommits(c);
+    this.scheduleCommitBroadcast(c);
+  }
+
+  /** Resolves the writes committed so far. */
+  private settleCommits(c: ClusterState): void {
+    const ready = c.commitWaiters.filter((w) => w.seqno <= c.confirmed);
+    c.commitWaiters = c.commitWaiters.filter((w) => w.seqno > c.confirmed);
+    for (const w of ready) w.resolve();
+  }
+
+  /** Fails every write still waiting for its commit (the view changed and this node no longer orders it). */
+  private abandonCommits(c: ClusterState, why: string): void {
+    const waiting = c.commitWaiters;
+    c.commitWaiters = [];
+    c.delivered.clear();
+    for (const w of waiting) w.reject(new OutcomeUnknownError(`${OUTCOME_UNKNOWN}: ${why} (seqno ${w.seqno})`));
+  }
+
+  private waitCommitted(c: ClusterState, seqno: number): Promise<void> {
+    if (c.confirmed >= seqno) return Promise.resolve();
+    const timeoutMs = this.timing.evictMs + 2 * this.timing.requestTimeoutMs;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        c.commitWaiters = c.commitWaiters.filter((w) => w !== waiter);
+        reject(new OutcomeUnknownError(`${OUTCOME_UNKNOWN}: not committed within ${timeoutMs} ms (seqno ${seqno})`));
+      }, timeoutMs);
+      const waiter = {
+        seqno,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (err: Error) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      };
+      c.commitWaiters.push(waiter);
+    });
+  }
+
+  /** Tells the members how far the component has committed (coalesced: one message per turn). */
+  private scheduleCommitBroadcast(c: ClusterState): void {
+    if (c.commitBroadcast) return;
+    c.commitBroadcast = true;
+    setImmediate(() => {
+      c.commitBroadcast = false;
+      if (c.status !== 'primary' || c.installer !== this.self.api) return;
+      const payload = { cluster: c.name, uuid: c.uuid, epoch: c.epoch, committed: c.confirmed };
+      for (const m of c.view) {
+        if (m.inc === this.self.inc) continue;
+        this.opts.transport.request(m.api, 'cluster.commit', payload, this.timing.requestTimeoutMs).catch(() => undefined);
+      }
+    });
+  }
+
+  /** This node orders the component: everything it applied is committed. */
+  private isOrdering(c: ClusterState): boolean {
+    return c.status === 'primary' && c.installer === this.self.api;
   }
 
   private applyLocal(c: ClusterState, ws: WriteSet, strict: boolean): void {
@@ -664,6 +805,8 @@ export class ClusterManager implements ClusterService {
     for (;;) {
       const ws = c.pending.get(c.seqno + 1);
       if (!ws) return;
+      // a member applies a write set only once the component committed it
+      if (ws.seqno > c.confirmed && !this.isOrdering(c)) return;
       c.pending.delete(ws.seqno);
       this.applyLocal(c, ws, false);
     }
@@ -735,7 +878,13 @@ export class ClusterManager implements ClusterService {
       confId: c.confId,
       seqno: c.seqno,
       lastPrimary: c.lastPrimary,
+      committed: this.committedOf(c),
     };
+  }
+
+  /** How far this node's history is committed: the leader counts confirmations, members apply only those. */
+  private committedOf(c: ClusterState): number {
+    return this.isOrdering(c) ? c.confirmed : c.seqno;
   }
 
   private sendHeartbeats(c: ClusterState): void {
@@ -819,39 +968,150 @@ export class ClusterManager implements ClusterService {
       if (peers.some((p) => p.status === 'primary')) return; // the primary side admits this node
       if (this.leaderOf(c) !== this.self.api) return;
     }
-    const members = [this.self, ...peers.map((p) => p.member)].sort(byApi);
-    const incs = new Set(members.map((m) => m.inc));
+    const incs = new Set([this.self.inc, ...peers.map((p) => p.member.inc)]);
     const changed = incs.size !== c.view.length || c.view.some((m) => !incs.has(m.inc));
+    const wantPrimary = this.quorum(c, peers, incs).primary;
+    if (!changed && (c.status === 'primary') === wantPrimary) return;
+    // something changed: the members agree on the new view in a membership round first
+    this.track(this.propose(c, peers.map((p) => p.member)));
+  }
+
+  /** Whether a component of `incs` is primary: a strict majority of the last primary view it knows. */
+  private quorum(c: ClusterState, infos: PeerInfo[], incs: Set<string>): { primary: boolean; ref: PrimaryRef | null; epoch: string } {
     let ref: PrimaryRef | null;
     let epoch = c.epoch;
     if (c.status === 'primary') {
       ref = { confId: c.confId, epoch: c.epoch, incs: c.view.map((m) => m.inc) };
     } else {
       ref = c.lastPrimary;
-      for (const p of peers) if (p.lastPrimary && (!ref || p.lastPrimary.confId > ref.confId)) ref = p.lastPrimary;
+      for (const p of infos) if (p.lastPrimary && (!ref || p.lastPrimary.confId > ref.confId)) ref = p.lastPrimary;
       if (ref) epoch = ref.epoch;
     }
     const counted = ref ? ref.incs.filter((i) => !c.left.has(i)) : [];
     const primary = counted.length > 0 && counted.filter((i) => incs.has(i)).length * 2 > counted.length;
-    if (!changed && (c.status === 'primary') === primary) return;
-    const confId = primary ? this.maxConfId(c, now) + 1 : c.confId;
-    const view: ViewMsg = {
-      cluster: c.name,
-      uuid: c.uuid,
-      epoch,
-      confId,
-      primary,
-      members,
-      lastPrimary: primary ? { confId, epoch, incs: members.map((m) => m.inc) } : ref,
-      seqno: Math.max(c.seqno, c.assigned),
-      installer: this.self.api,
-    };
-    this.log.info('installing view', { cluster: c.name, confId, primary, members: members.map((m) => m.api) });
-    this.log.debug('view inputs', {
-      cluster: c.name,
-      heard: [...c.heard.entries()].map(([api, h]) => `${api}:${h.info.status}:${h.info.epoch}:${now - h.at}ms`),
-    });
-    this.installView(c, view);
+    return { primary, ref, epoch };
+  }
+
+  /** What this node brings to a membership round. */
+  private proposeReply(c: ClusterState): ProposeReply {
+    const eligible = !c.needSst && !c.catchingUp && c.admitted && c.localUuid === c.uuid && c.seqno >= 0;
+    let reach = c.seqno;
+    if (c.needSst) reach = Math.min(c.seqno, c.confirmed);
+    else if (c.status === 'primary' && !this.isOrdering(c)) {
+      // write sets buffered from the current leader: the new primary component may commit them
+      while (c.pending.has(reach + 1)) reach++;
+    }
+    return { info: this.info(c), reach, eligible };
+  }
+
+  /** Orders membership rounds: a node takes part only in the highest round it has seen lately. */
+  private promise(c: ClusterState, ballot: Ballot): boolean {
+    const p = c.promised;
+    const fresh = p && Date.now() - p.at < this.timing.heartbeatTimeoutMs + this.timing.requestTimeoutMs;
+    if (fresh && (ballot.confId < p.confId || (ballot.confId === p.confId && ballot.api < p.api))) return false;
+    c.promised = { ...ballot, at: Date.now() };
+    return true;
+  }
+
+  /**
+   * A membership round (Galera's EVS agreement, simplified): the proposer asks every peer it hears;
+   * only those that answer now (reachable, same cluster, not bound to a later round) are members.
+   * The view is primary only with a majority of the last primary view, and it is installed on this
+   * node only when every member accepted it; a component without quorum goes non-primary at once.
+   * A new primary view is ordered by the member whose history reaches furthest, so write sets that
+   * every member of the old view held survive the change.
+   */
+  private async propose(c: ClusterState, candidates: Member[]): Promise<void> {
+    if (c.proposing) return;
+    c.proposing = true;
+    try {
+      const now = Date.now();
+      const ballot: Ballot = { confId: Math.max(this.maxConfId(c, now), c.promised?.confId ?? 0) + 1, api: this.self.api };
+      if (!this.promise(c, ballot)) return;
+      const mine = this.proposeReply(c);
+      const answers = await Promise.all(
+        candidates.map((m) =>
+          this.opts.transport
+            .request<{ ok: boolean; reply?: ProposeReply; promised?: Ballot; reason?: string }>(
+              m.api,
+              'cluster.propose',
+              { cluster: c.name, uuid: c.uuid, ballot, status: c.status, epoch: c.epoch },
+              this.timing.heartbeatTimeoutMs,
+            )
+            .then(
+              (a) => ({ api: m.api, a, err: '' }),
+              (err: unknown) => ({ api: m.api, a: undefined, err: errorMessage(err) }),
+            ),
+        ),
+      );
+      if (this.dead || this.clusters.get(c.name) !== c || c.phase !== 'member') return;
+      if (!c.promised || c.promised.confId !== ballot.confId || c.promised.api !== ballot.api) return; // a later round took over
+      const superseded = answers.find((x) => x.a && !x.a.ok && x.a.promised);
+      if (superseded?.a?.promised) {
+        c.promised = { ...superseded.a.promised, at: Date.now() };
+        this.log.debug('membership round superseded', { cluster: c.name, ballot, by: superseded.a.promised });
+        return;
+      }
+      const replies = answers.flatMap((x) => (x.a?.ok && x.a.reply ? [x.a.reply] : []));
+      const members = [this.self, ...replies.map((r) => r.info.member)].sort(byApi);
+      const incs = new Set(members.map((m) => m.inc));
+      const changed = incs.size !== c.view.length || c.view.some((m) => !incs.has(m.inc));
+      const q = this.quorum(
+        c,
+        replies.map((r) => r.info),
+        incs,
+      );
+      let primary = q.primary;
+      let installer = this.self.api;
+      let seqno = Math.max(c.seqno, c.assigned);
+      if (primary) {
+        const all = [{ api: this.self.api, reply: mine }, ...replies.map((r) => ({ api: r.info.member.api, reply: r }))];
+        const eligible = all.filter((x) => x.reply.eligible);
+        const top = Math.max(...eligible.map((x) => x.reply.reach));
+        const best = eligible.filter((x) => x.reply.reach === top).map((x) => x.api);
+        if (best.length === 0) primary = false;
+        else {
+          installer = best.includes(c.installer) ? c.installer : best.includes(this.self.api) ? this.self.api : ([...best].sort()[0] ?? this.self.api);
+          seqno = top;
+        }
+      }
+      if (!changed && (c.status === 'primary') === primary && (!primary || installer === c.installer)) return;
+      const confId = primary ? ballot.confId : c.confId;
+      const view: ViewMsg = {
+        cluster: c.name,
+        uuid: c.uuid,
+        epoch: q.epoch,
+        confId,
+        primary,
+        members,
+        lastPrimary: primary ? { confId, epoch: q.epoch, incs: members.map((m) => m.inc) } : q.ref,
+        seqno,
+        installer,
+        ballot,
+      };
+      this.log.info('installing view', { cluster: c.name, confId, primary, installer, seqno, members: members.map((m) => m.api) });
+      const refused = (
+        await Promise.all(
+          members
+            .filter((m) => m.inc !== this.self.inc)
+            .map((m) =>
+              this.opts.transport.request(m.api, 'cluster.view', view, this.timing.requestTimeoutMs).then(
+                () => '',
+                (err: unknown) => `${m.api}: ${errorMessage(err)}`,
+              ),
+            ),
+        )
+      ).filter((e) => e !== '');
+      if (this.dead || this.clusters.get(c.name) !== c || c.phase !== 'member') return;
+      // losing quorum is always safe to take; a primary view only once every member holds it
+      if (refused.length > 0 && primary) {
+        this.log.info('view not installed: not every member accepted it', { cluster: c.name, confId, refused });
+        return;
+      }
+      this.acceptView(c, view);
+    } finally {
+      c.proposing = false;
+    }
   }
 
   private installView(c: ClusterState, view: ViewMsg): void {
@@ -866,6 +1126,7 @@ export class ClusterManager implements ClusterService {
 
   private acceptView(c: ClusterState, view: ViewMsg): void {
     const wasPrimary = c.status === 'primary';
+    const wasOrdering = this.isOrdering(c);
     // members of a freshly installed view count as alive until their first heartbeat arrives
     const now = Date.now();
     for (const m of view.members) {
@@ -904,7 +1165,31 @@ export class ClusterManager implements ClusterService {
     c.admitted = true;
     if (!view.primary) {
       if (wasPrimary) this.log.warn('cluster lost quorum', { cluster: c.name, members: view.members.map((m) => m.api) });
+      if (wasOrdering) {
+        // writes this node applied but the component never committed may be missing on the primary
+        // side: its state is no longer trusted and it rejoins by SST
+        if (c.seqno > c.confirmed) c.needSst = true;
+        this.abandonCommits(c, 'the component lost quorum before every member confirmed the write');
+      }
       return;
+    }
+    if (view.installer === this.self.api) {
+      // this node orders the new component: what it applied, and what it buffered up to the view's
+      // position from the previous leader, is committed
+      for (const k of [...c.pending.keys()]) if (k > view.seqno && !wasOrdering) c.pending.delete(k);
+      if (c.confirmed < view.seqno) c.confirmed = view.seqno;
+      this.drain(c);
+      if (c.confirmed < c.seqno) c.confirmed = c.seqno;
+      c.assigned = Math.max(c.assigned, c.seqno);
+      c.delivered.clear();
+      this.settleCommits(c);
+    } else {
+      if (c.seqno > view.seqno) c.needSst = true; // it holds writes the new component does not
+      if (wasOrdering) this.abandonCommits(c, 'another member orders the new component');
+      // buffered write sets survive only a primary-to-primary change, up to the view's position
+      for (const k of [...c.pending.keys()]) if (!wasPrimary || k > view.seqno) c.pending.delete(k);
+      if (!c.needSst && c.confirmed < view.seqno) c.confirmed = view.seqno;
+      this.drain(c);
     }
     const behind = c.needSst || c.localUuid !== c.uuid || c.seqno < view.seqno;
     if (behind && view.installer !== this.self.api) {
@@ -924,7 +1209,8 @@ export class ClusterManager implements ClusterService {
       this.track(this.catchUp(c, leader));
       return;
     }
-    const leaderSeqno = c.heard.get(leader)?.info.seqno ?? -1;
+    const heard = c.heard.get(leader)?.info;
+    const leaderSeqno = heard ? (heard.committed ?? heard.seqno) : -1;
     const gap = c.pending.size > 0 && !c.pending.has(c.seqno + 1);
     if (gap || leaderSeqno > c.seqno) c.lagTicks++;
     else c.lagTicks = 0;
@@ -953,7 +1239,10 @@ export class ClusterManager implements ClusterService {
         );
         if (res.sets) {
           c.transferring = false;
-          for (const ws of res.sets) if (ws.seqno > c.seqno) c.pending.set(ws.seqno, ws);
+          for (const ws of res.sets) {
+            if (ws.seqno > c.seqno) c.pending.set(ws.seqno, ws);
+            if (ws.seqno > c.confirmed) c.confirmed = ws.seqno;
+          }
           if (res.sets.length > 0) this.log.info('IST received', { cluster: c.name, from: c.seqno, count: res.sets.length, donor });
           this.drain(c);
           done = true;
@@ -1015,6 +1304,8 @@ export class ClusterManager implements ClusterService {
     if (snapshots.length > 0) this.opts.engine.importTables(snapshots);
     c.tables = [...begin.tables];
     c.seqno = begin.seqno;
+    c.confirmed = Math.max(c.confirmed, begin.seqno);
+    for (const k of [...c.pending.keys()]) if (k <= begin.seqno) c.pending.delete(k);
     c.assigned = Math.max(c.assigned, begin.seqno);
     c.uuid = begin.uuid;
     c.localUuid = begin.uuid;
@@ -1041,6 +1332,7 @@ export class ClusterManager implements ClusterService {
     c.confId = 1;
     c.epoch = newEpoch();
     c.lastPrimary = { confId: 1, epoch: c.epoch, incs: [this.self.inc] };
+    c.confirmed = c.seqno;
   }
 
   private bootstrapExisting(c: ClusterState, seqno: number): void {
@@ -1152,10 +1444,30 @@ export class ClusterManager implements ClusterService {
       this.installView(c, view);
       return { confId };
     });
+    t.handle('cluster.propose', (payload) => {
+      const { cluster, uuid, ballot, status, epoch } = payload as { cluster: string; uuid: string; ballot: Ballot; status: ClusterStatus; epoch: string };
+      const c = this.member(cluster);
+      if (uuid !== c.uuid) throw new Error(`cluster '${cluster}' uuid mismatch`);
+      if (c.status === 'primary' && status === 'primary' && epoch !== c.epoch) throw new Error('refusing to merge two primary components');
+      if (c.status === 'primary' && status !== 'primary' && this.writeLeader(c)) throw new Error('member of a primary component');
+      if (!this.promise(c, ballot)) return { ok: false, promised: c.promised ? { confId: c.promised.confId, api: c.promised.api } : undefined };
+      return { ok: true, reply: this.proposeReply(c) };
+    });
+    t.handle('cluster.commit', (payload, from) => {
+      const { cluster, uuid, epoch, committed } = payload as { cluster: string; uuid: string; epoch: string; committed: number };
+      const c = this.member(cluster);
+      if (uuid === c.uuid && epoch === c.epoch && c.status === 'primary' && from === c.installer && committed > c.confirmed) {
+        c.confirmed = committed;
+        this.drain(c);
+      }
+      return null;
+    });
     t.handle('cluster.view', (payload) => {
       const view = payload as ViewMsg;
       const c = this.member(view.cluster);
       if (!view.members.some((m) => m.inc === this.self.inc)) throw new Error('not a member of this view');
+      const p = c.promised;
+      if (view.ballot && (!p || p.confId !== view.ballot.confId || p.api !== view.ballot.api)) throw new Error('view of a superseded membership round');
       if (view.primary && c.status === 'primary' && view.epoch !== c.epoch) throw new Error('refusing to merge two primary components');
       if (view.primary && c.status === 'primary' && view.epoch === c.epoch && view.confId < c.confId) throw new Error('stale view');
       this.acceptView(c, view);
@@ -1167,22 +1479,25 @@ export class ClusterManager implements ClusterService {
       if (this.writeLeader(c) !== this.self.api) throw new Error(NOT_LEADER);
       return { seqno: await this.sequence(c, op, origin) };
     });
-    t.handle('cluster.apply', (payload) => {
-      const { cluster, uuid, ws } = payload as { cluster: string; uuid: string; ws: WriteSet };
+    t.handle('cluster.apply', (payload, from) => {
+      const { cluster, uuid, ws, committed } = payload as { cluster: string; uuid: string; ws: WriteSet; committed?: number };
       const c = this.member(cluster);
       if (uuid !== c.uuid) throw new Error(`cluster '${cluster}' uuid mismatch`);
       if (ws.seqno > c.seqno) c.pending.set(ws.seqno, ws);
+      if (committed !== undefined && from === c.installer && c.status === 'primary' && committed > c.confirmed) c.confirmed = committed;
       this.drain(c);
       return null;
     });
     t.handle('cluster.ist', (payload) => {
       const { cluster, uuid, from } = payload as { cluster: string; uuid: string; from: number };
       const c = this.member(cluster);
-      if (uuid !== c.uuid || from > c.seqno) return { sst: true };
-      if (from === c.seqno) return { sets: [] };
+      // only committed write sets are handed out
+      const upTo = Math.min(c.seqno, this.committedOf(c));
+      if (uuid !== c.uuid || from > upTo) return { sst: true };
+      if (from === upTo) return { sets: [] };
       const oldest = c.gcache[0]?.seqno;
       if (oldest === undefined || oldest > from + 1) return { sst: true };
-      return { sets: c.gcache.filter((ws) => ws.seqno > from) };
+      return { sets: c.gcache.filter((ws) => ws.seqno > from && ws.seqno <= upTo) };
     });
     t.handle('cluster.sst_begin', (payload) => {
       const { cluster, joiner } = payload as { cluster: string; joiner: string };
@@ -1301,6 +1616,12 @@ export class ClusterManager implements ClusterService {
       pending: new Map(),
       gcache: [],
       waiters: [],
+      confirmed: -1,
+      delivered: new Set(),
+      commitWaiters: [],
+      commitBroadcast: false,
+      promised: null,
+      proposing: false,
       needSst: false,
       catchingUp: false,
       transferring: false,

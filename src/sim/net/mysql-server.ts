@@ -172,6 +172,12 @@ export class MysqlServer {
     } catch (err) {
       await this.opts.faults.whenRunning();
       if (sock(conn).destroyed) return;
+      if (err instanceof Error && err.name === 'OutcomeUnknownError') {
+        // the node cannot tell whether the write committed (it lost its component mid-commit): the
+        // client loses the connection instead of an error that would claim nothing was applied
+        sock(conn).destroy();
+        return;
+      }
       if (err instanceof SqlError) conn.writeError({ message: err.message, code: err.errno });
       else conn.writeError({ message: err instanceof Error ? err.message : String(err), code: 1064 });
       return;
