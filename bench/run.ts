@@ -258,16 +258,22 @@ async function main(): Promise<void> {
     `- machine: ${machine()}`,
     `- searchd: ${binaries.isSimulator ? 'simulator (src/sim)' : binaries.searchd}`,
   ].join('\n');
-  let doc = existsSync(out) && parts.length < names.length ? readFileSync(out, 'utf8') : '';
-  const bodyStart = doc.indexOf('<!-- part:');
-  doc = header + (bodyStart >= 0 ? `\n\n${doc.slice(bodyStart)}` : '\n');
+  // the file is read again right before each section is replaced, so that another bench run that
+  // finished meanwhile (another scenario) keeps its section
+  const current = (): string => {
+    const text = existsSync(out) && parts.length < names.length ? readFileSync(out, 'utf8') : '';
+    const bodyStart = text.indexOf('<!-- part:');
+    return header + (bodyStart >= 0 ? `\n\n${text.slice(bodyStart)}` : '\n');
+  };
+  let doc = current();
   for (const scenario of SCENARIOS) {
     const part = scenario.name;
     if (!parts.includes(part)) continue;
     const root = mkdtempSync(path.join(os.tmpdir(), `mo-bench-${part}-`));
     try {
       const body = await scenario.run(root);
-      doc = replaceSection(doc, part, body);
+      // a full run builds its document from scratch; a partial one re-reads the file
+      doc = replaceSection(parts.length === names.length ? doc : current(), part, body);
       writeFileSync(out, doc.endsWith('\n') ? doc : `${doc}\n`);
     } finally {
       rmSync(root, { recursive: true, force: true });
