@@ -24,9 +24,14 @@ export interface RepairDeps {
   joinTimeoutMs?: number;
   /** poll interval of waits inside an effect (default 250 ms) */
   pollMs?: number;
-  /** how long the row check waits for counts to agree (writes in flight; default 15 s) */
+  /** how long the row check may take to read every node at a position the survivor was read at (default 15 s) */
   verifyTimeoutMs?: number;
+  /** pause between the row check's sampling rounds (default 20 ms: short, so positions coincide under writes) */
+  verifySampleMs?: number;
 }
+
+/** Default pause between two sampling rounds of the row check. */
+const VERIFY_SAMPLE_MS = 20;
 
 function ref(deps: RepairDeps, name: string): NodeRef {
   const n = deps.node(name);
@@ -156,37 +161,164 @@ export async function applyRejoinLosers(deps: RepairDeps, input: RepairNodesInpu
   return { changed, skipped };
 }
 
+/** One node's count of one table, read while its replication position stayed at `seqno`. */
+interface PositionedCount {
+  seqno: number;
+  rows: number;
+}
+
+/** What one node answered in one sampling round: a positioned count per table, or why not. */
+interface NodeSampling {
+  counts: Map<string, PositionedCount>;
+  problem?: string;
+}
+
+/** Readings kept per node and table (older ones are dropped first). */
+const VERIFY_HISTORY_LIMIT = 2_000;
+
+const positionOf = (s: ClusterStatus | undefined): number | undefined => s?.lastCommitted ?? s?.seqno;
+
 /**
- * Rows of every table in the survivor's cluster on every node equal the survivor's count. Counts are
- * read survivor first, then every node, until two rounds agree (writes may be in flight) or the
- * verify timeout passes.
+ * Reads one node's count of each table together with its position: for each table, its cluster
+ * status, the count and its status again are sent at once (on separate connections of the node's
+ * pool), so they run within a moment of each other rather than a round trip apart each, and the count
+ * is kept only when both statuses show the same `last_committed` (and the node is in the survivor's
+ * history: same state uuid, in sync). A reading whose position moved is dropped; the next round tries
+ * again. Sent one after another, the three would span two round trips, which under steady writes
+ * almost never pass without a commit.
+ */
+async function sampleCounts(deps: RepairDeps, node: NodeRef, cluster: string, uuid: string | undefined, tables: readonly string[]): Promise<NodeSampling> {
+  const counts = new Map<string, PositionedCount>();
+  const usable = (s: ClusterStatus | undefined): string | undefined => {
+    if (s === undefined) return 'not in the cluster';
+    if (s.stateUuid !== uuid) return `in another history (uuid ${s.stateUuid ?? '?'}, survivor ${uuid ?? '?'})`;
+    if (s.localStateUuid !== undefined && s.localStateUuid !== s.stateUuid) return `not in sync (local uuid ${s.localStateUuid})`;
+    if (positionOf(s) === undefined) return 'no last_committed';
+    return undefined;
+  };
+  try {
+    for (const table of tables) {
+      const [before, rows, after] = await Promise.all([
+        statusOf(deps, node, cluster),
+        deps.sql(node).query(selectCount(table)).then(parseCount),
+        statusOf(deps, node, cluster),
+      ]);
+      const problem = usable(before) ?? usable(after);
+      if (problem !== undefined) return { counts, problem };
+      const seqno = positionOf(before);
+      if (rows !== undefined && seqno !== undefined && seqno === positionOf(after)) counts.set(table, { seqno, rows });
+    }
+    return { counts };
+  } catch (err) {
+    return { counts, problem: errorMessage(err) };
+  }
+}
+
+/** How one node's table compares with the survivor's at their highest common position. */
+type Comparison = { state: 'agrees' | 'differs'; seqno: number; rows: number; want: number } | { state: 'pending'; detail: string };
+
+function compareAtCommonPosition(survivor: Map<number, number> | undefined, node: Map<number, number> | undefined): Comparison {
+  let best: number | undefined;
+  for (const seqno of node?.keys() ?? []) if (survivor?.has(seqno) && (best === undefined || seqno > best)) best = seqno;
+  if (best === undefined || survivor === undefined || node === undefined) {
+    const span = (m: Map<number, number> | undefined) => (m && m.size > 0 ? `${Math.min(...m.keys())}-${Math.max(...m.keys())}` : 'none');
+    return { state: 'pending', detail: `no reading at a position the survivor was read at yet (seqnos read: ${span(node)}, survivor's: ${span(survivor)})` };
+  }
+  const rows = node.get(best) ?? -1;
+  const want = survivor.get(best) ?? -1;
+  return { state: rows === want ? 'agrees' : 'differs', seqno: best, rows, want };
+}
+
+/**
+ * Rows of every table in the survivor's cluster on every node equal the survivor's, compared at one
+ * replication position. Galera applies every write-set on every member in the same total order
+ * (seqno), so two members of one history that have committed up to the same `last_committed` hold
+ * the same rows, however fast an application keeps writing: counts read one node after another
+ * never match while rows arrive, counts read at the same position must. So every node (the survivor
+ * too) is sampled in parallel, each count read with the node's `last_committed` (sampleCounts: kept
+ * only when the position did not move meanwhile), the readings are kept per position, and a node's
+ * table is accepted when its count equals the survivor's at the highest position both were read at
+ * (a later common position overrides an earlier one, so one misread reading cannot decide for good). A node that really lacks rows (e.g. an SST
+ * from a frozen donor) differs at every common position and fails the step after the verify timeout
+ * with the counts and the position; a node never read at a position in common is reported as such.
  */
 export async function applyVerifyRows(deps: RepairDeps, input: RepairNodesInput, signal?: AbortSignal): Promise<VerifyResult> {
   const limit = Date.now() + (deps.verifyTimeoutMs ?? 15_000);
+  const others = input.nodes.filter((n) => n !== input.survivor);
+  /** table → node → seqno → rows */
+  const history = new Map<string, Map<string, Map<number, number>>>();
+  const remember = (table: string, node: string, c: PositionedCount) => {
+    let byNode = history.get(table);
+    if (!byNode) history.set(table, (byNode = new Map()));
+    let bySeqno = byNode.get(node);
+    if (!bySeqno) byNode.set(node, (bySeqno = new Map()));
+    bySeqno.set(c.seqno, c.rows);
+    if (bySeqno.size > VERIFY_HISTORY_LIMIT) bySeqno.delete(bySeqno.keys().next().value as number);
+  };
+  let historyUuid: string | undefined;
+  let rounds = 0;
   for (;;) {
-    const { node: survivor, status: s } = await survivorStatus(deps, input);
+    rounds++;
+    const { status: s } = await survivorStatus(deps, input);
+    // positions compare only within one history
+    if (s.stateUuid !== historyUuid) {
+      history.clear();
+      historyUuid = s.stateUuid;
+    }
+    const tables = s.indexes;
+    const names = [input.survivor, ...others];
+    const samplings = await Promise.all(names.map((name) => sampleCounts(deps, ref(deps, name), input.clusterName, s.stateUuid, tables)));
+    const problems = new Map<string, string>();
+    names.forEach((name, i) => {
+      const sampling = samplings[i];
+      if (!sampling) return;
+      for (const [table, c] of sampling.counts) remember(table, name, c);
+      if (sampling.problem !== undefined) problems.set(name, sampling.problem);
+    });
     const rows: Record<string, number> = {};
-    const mismatches: string[] = [];
-    for (const table of s.indexes) {
-      const want = parseCount(await deps.sql(survivor).query(selectCount(table)));
-      if (want === undefined) throw new AppError('COUNT_FAILED', `no row count of ${table} on ${input.survivor}`, { retryable: true });
-      rows[table] = want;
-      for (const name of input.nodes) {
-        if (name === input.survivor) continue;
-        const node = ref(deps, name);
-        let got: string;
-        try {
-          got = String(parseCount(await deps.sql(node).query(selectCount(table))) ?? '?');
-        } catch (err) {
-          got = `? (${errorMessage(err)})`;
+    const positions: Record<string, number> = {};
+    const differ: string[] = [];
+    const pending: string[] = [];
+    const why = (name: string) => {
+      const problem = problems.get(name);
+      return problem !== undefined ? `; last problem: ${problem}` : '';
+    };
+    for (const table of tables) {
+      const byNode = history.get(table);
+      const mine = byNode?.get(input.survivor);
+      if (others.length === 0) {
+        // a lone survivor: nothing to compare with, its own count at a stable position
+        const last = mine && mine.size > 0 ? Math.max(...mine.keys()) : undefined;
+        if (last === undefined) pending.push(`${input.survivor} ${table}: not read at a stable position yet${why(input.survivor)}`);
+        else {
+          positions[table] = last;
+          rows[table] = mine?.get(last) ?? 0;
         }
-        if (got !== String(want)) mismatches.push(`${name} ${table}=${got}`);
+        continue;
+      }
+      for (const name of others) {
+        const cmp = compareAtCommonPosition(mine, byNode?.get(name));
+        if (cmp.state === 'pending') {
+          pending.push(`${name} ${table}: ${cmp.detail}${why(name) || why(input.survivor)}`);
+        } else if (cmp.state === 'differs') {
+          differ.push(`${name} ${table}=${cmp.rows} at seqno ${cmp.seqno} where ${input.survivor} has ${cmp.want}`);
+        } else if (cmp.seqno >= (positions[table] ?? -1)) {
+          positions[table] = cmp.seqno;
+          rows[table] = cmp.want;
+        }
       }
     }
-    if (mismatches.length === 0) return { rows };
-    const last = `rows differ from survivor ${input.survivor} (${Object.entries(rows).map(([t, n]) => `${t}=${n}`).join(' ')}): ${mismatches.join(', ')}`;
-    if (Date.now() > limit) throw new AppError('ROWS_DIFFER', last, { retryable: true });
-    await sleep(deps.pollMs ?? 250, signal);
+    if (differ.length === 0 && pending.length === 0) {
+      deps.logger.info('repair: rows verified at one replication position', { operationId: input.operationId, survivor: input.survivor, rows, positions, rounds });
+      return { rows, positions };
+    }
+    if (Date.now() > limit) {
+      if (differ.length > 0) {
+        throw new AppError('ROWS_DIFFER', `rows differ from survivor ${input.survivor} at the same replication position: ${[...differ, ...pending].join(', ')}`, { retryable: true });
+      }
+      throw new AppError('ROWS_UNVERIFIED', `rows not compared with survivor ${input.survivor} at a common replication position within ${deps.verifyTimeoutMs ?? 15_000} ms: ${pending.join(', ')}`, { retryable: true });
+    }
+    await sleep(deps.verifySampleMs ?? VERIFY_SAMPLE_MS, signal);
   }
 }
 

@@ -76,7 +76,10 @@ export interface RepairEffectResult {
   skipped: string[];
 }
 export interface VerifyResult {
+  /** the survivor's rows per table at the position every node was compared at */
   rows: Record<string, number>;
+  /** per table, the highest replication position (last_committed) the counts were compared at */
+  positions?: Record<string, number>;
 }
 
 const notProvided = <T>(name: string) =>
