@@ -124,7 +124,11 @@ describe('split-brain repair', { skip: existsSync(CONTROLLER_SCRIPT) ? false : '
     const uuid = (await w.clusterOf(node('node0')))?.stateUuid;
     const sides = await splitWithWrites(10, ['node2']);
 
-    const cond = await waitCondition('the SplitBrain condition with two groups', (c) => c.status === 'True' && c.details?.groups?.length === 2);
+    // the rows per side come one cluster pass after the split brain is first reported (the controller counts rows only then)
+    const cond = await waitCondition(
+      'the SplitBrain condition with two groups and their rows',
+      (c) => c.status === 'True' && c.details?.groups?.length === 2 && c.details.groups.every((g) => Object.values(g.rows).some((r) => r[DELTA] !== undefined)),
+    );
     assert.equal(cond.reason, 'SeveralComponents');
     assert.match(cond.message, /\[node0, node1\].*\[node2\]/);
     assert.match(cond.message, /POST \/api\/repair/);
