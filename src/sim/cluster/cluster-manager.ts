@@ -229,6 +229,8 @@ interface ClusterState {
   /** the highest membership round this node promised to take part in */
   promised: (Ballot & { at: number }) | null;
   proposing: boolean;
+  /** how many times this node lost quorum (a write whose delivery spans one is abandoned) */
+  quorumLosses: number;
   needSst: boolean;
   catchingUp: boolean;
   transferring: boolean;
@@ -675,6 +677,7 @@ export class ClusterManager implements ClusterService {
       this.drain(c);
     }
     const targets = c.view.filter((m) => m.inc !== this.self.inc);
+    const losses = c.quorumLosses;
     const delivered = await Promise.all(
       targets.map((m) =>
         this.opts.transport
@@ -690,6 +693,11 @@ export class ClusterManager implements ClusterService {
     );
     // committed once every member of the view holds it (and every earlier one is committed);
     // otherwise the next view decides: kept when this node orders the new primary component
+    if (c.quorumLosses !== losses) {
+      // the component lost quorum while the write set was on its way: its fate is the next primary
+      // component's, which this node cannot know
+      throw new OutcomeUnknownError(`${OUTCOME_UNKNOWN}: the component lost quorum while the write was replicated (seqno ${seqno})`);
+    }
     if (delivered.every(Boolean)) this.markDelivered(c, seqno);
     await this.waitCommitted(c, seqno);
     return seqno;
@@ -1164,6 +1172,7 @@ export class ClusterManager implements ClusterService {
     c.uuid = view.uuid;
     c.admitted = true;
     if (!view.primary) {
+      c.quorumLosses++;
       if (wasPrimary) this.log.warn('cluster lost quorum', { cluster: c.name, members: view.members.map((m) => m.api) });
       if (wasOrdering) {
         // writes this node applied but the component never committed may be missing on the primary
@@ -1181,6 +1190,7 @@ export class ClusterManager implements ClusterService {
       this.drain(c);
       if (c.confirmed < c.seqno) c.confirmed = c.seqno;
       c.assigned = Math.max(c.assigned, c.seqno);
+      c.needSst = false; // its history is the component's (pc.bootstrap included)
       c.delivered.clear();
       this.settleCommits(c);
     } else {
@@ -1622,6 +1632,7 @@ export class ClusterManager implements ClusterService {
       commitBroadcast: false,
       promised: null,
       proposing: false,
+      quorumLosses: 0,
       needSst: false,
       catchingUp: false,
       transferring: false,
