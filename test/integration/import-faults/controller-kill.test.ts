@@ -208,7 +208,9 @@ describe('controller SIGKILLed at every step of an import, as a separate process
       }
     }
     t.diagnostic(`build jobs: ${builds.join('; ')}`);
-    for (const want of ['choose slot', 'build', 'import on every node', 'flip', 'drop old slot']) {
+    // 'choose slot' only reads (every node at once, a few ms since the import reads them in parallel): a
+    // kill cannot reliably land in it, and it has no effect to repeat; the steps with effects must be hit
+    for (const want of ['build', 'import on every node', 'flip', 'drop old slot']) {
       if (end.state === 'succeeded') assert.ok(seen.has(want), `the controller was killed at '${want}' (killed at: ${[...seen].join(', ')})`);
     }
     if (end.state === 'succeeded') assertWorld(world, 'b', ROWS, 'after the import with a controller kill at every step');

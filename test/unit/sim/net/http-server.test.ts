@@ -113,7 +113,7 @@ describe('SimNode http and mysql listeners', () => {
       await post(httpPort, '/sim/partition', JSON.stringify({ peers: ['127.0.0.1:1', '127.0.0.1:2'] }), 'application/json');
       await post(httpPort, '/sim/sst-delay', JSON.stringify({ ms: 250 }), 'application/json');
       const state = (await (await fetch(`http://127.0.0.1:${httpPort}/sim/state`)).json()) as { faults: { blocked: string[]; paused: boolean; sstDelayMs: number } };
-      assert.deepEqual(state.faults, { paused: false, blocked: ['127.0.0.1:1', '127.0.0.1:2'], sstDelayMs: 250 });
+      assert.deepEqual(state.faults, { paused: false, blocked: ['127.0.0.1:1', '127.0.0.1:2'], sstDelayMs: 250, diskFull: false });
       await post(httpPort, '/sim/heal', JSON.stringify({ peers: ['127.0.0.1:1'] }), 'application/json');
       assert.deepEqual(node.faults.blockedPeers(), ['127.0.0.1:2']);
       await post(httpPort, '/sim/heal', '', 'application/json');
