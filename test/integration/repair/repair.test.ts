@@ -253,7 +253,8 @@ describe('split-brain repair', { skip: existsSync(CONTROLLER_SCRIPT) ? false : '
   test('different cluster uuids (one side recreated the cluster from its tables): the older history survives', { timeout: 90_000 }, async () => {
     const uuid = (await w.clusterOf(node('node0')))?.stateUuid;
     const sides = await splitWithWrites(35, ['node2'], true);
-    const cond = await waitCondition('the split brain of two uuids detected', (c) => c.status === 'True' && c.reason === 'SeveralComponents');
+    // the helper forces the side primary before it recreates the cluster there: a pass may report that moment first
+    const cond = await waitCondition('the split brain of two uuids detected', (c) => c.status === 'True' && c.reason === 'SeveralComponents' && /different cluster uuids/.test(c.message));
     assert.match(cond.message, /different cluster uuids/);
     const res: Api<{ operationId: string }> = await w.api('POST', '/api/repair', {});
     assert.equal(res.status, 202, JSON.stringify(res.body));
