@@ -41,7 +41,7 @@ export class PeerTransport {
   }
 
   listen(host: string, port: number): Promise<void> {
-    this.server = net.createServer((sock) => this.onConnection(sock));
+    this.server = net.createServer({ noDelay: true }, (sock) => this.onConnection(sock));
     const server = this.server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -117,7 +117,7 @@ export class PeerTransport {
     const [host, portText] = splitHostPort(peer);
     const port = Number(portText);
     return new Promise<T>((resolve, reject) => {
-      const sock = net.connect({ host, port });
+      const sock = net.connect({ host, port, noDelay: true });
       let buf = '';
       let settled = false;
       const done = (err: PeerError | undefined, value?: T) => {
