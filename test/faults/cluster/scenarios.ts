@@ -67,7 +67,9 @@ class NonPrimaryWatch {
       const st = (await this.fc.status(this.node).catch(() => undefined))?.status;
       if (st === 'non-primary') {
         this.firstSeen ??= at;
-        this.lastSeen = Date.now();
+        // the status was true when the query was sent: a slow answer must not stretch the window over a
+        // write sent after the node became primary again (pc.bootstrap)
+        this.lastSeen = at;
       } else if (st === 'primary' && this.firstSeen !== undefined) {
         return;
       }
