@@ -183,7 +183,8 @@ export class Controller implements RequestSink {
         if (this.opStates.get(op.id) === op.state) return;
         if (this.opStates.size > 5_000) this.opStates.clear();
         this.opStates.set(op.id, op.state);
-        if (op.state === 'pending' || op.state === 'running') this.queue.add(op.key);
+        // a finished one too, once: its table's view (active slot, rows) is read again at once
+        this.queue.add(op.key);
       }),
     );
     this.o.status.setSpecProblems(this.o.specs.problems());

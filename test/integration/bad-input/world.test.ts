@@ -150,6 +150,9 @@ before(async () => {
     'replicate',
     'the rows reached every node',
   );
+  // the formation operation records its end a pass after the cluster is whole: the world must not
+  // change under the suite by itself
+  await waitFor(() => stack.status.operations().every((o) => o.state !== 'running' && o.state !== 'pending'), 'form', 'every operation ended');
 });
 
 after(async () => {
