@@ -11,6 +11,7 @@ import { IMPORT_HELP, runImport } from './commands/import.js';
 import { BACKUP_HELP, runBackup } from './commands/backup.js';
 import { RESTORE_HELP, runRestore } from './commands/restore.js';
 import { REPAIR_HELP, runRepair } from './commands/repair.js';
+import { RECONCILE_HELP, runReconcile } from './commands/reconcile.js';
 import { DESCRIBE_HELP, runDescribe } from './commands/describe.js';
 import { GET_HELP, runGet } from './commands/get.js';
 import { QUERY_HELP, runQuery } from './commands/query.js';
@@ -36,6 +37,7 @@ Commands:
   backup TABLE [--type delta|main] [--wait] back up a table to the bucket
   restore TABLE FILE [--wait]              restore a table from an archive
   repair [--source NODE] [--wait]          repair a split brain (one side survives, the others rejoin it)
+  reconcile                                read every node and table again now
   get backups TABLE                        list a table's archives, newest first
 
 Global flags:
@@ -64,6 +66,7 @@ const COMMANDS: Record<string, CommandDef> = {
   backup: { help: BACKUP_HELP, run: runBackup },
   restore: { help: RESTORE_HELP, run: runRestore },
   repair: { help: REPAIR_HELP, run: runRepair },
+  reconcile: { help: RECONCILE_HELP, run: runReconcile },
 };
 
 export async function runMctl(argv: readonly string[], env: CliEnv, io: Io, signal: AbortSignal): Promise<number> {

@@ -130,7 +130,12 @@ export interface ManticoreClientOptions {
   user?: string;
   password?: string;
   logger?: Logger;
+  /** called before and after every statement that may change something (not SELECT/SHOW/DESCRIBE/EXPLAIN) */
+  onMutation?: () => void;
 }
+
+/** Statements that change nothing on the node: every other one counts as a mutation (ManticorePools.mutations). */
+const READ_ONLY_STATEMENT = /^\s*(?:SELECT|SHOW|DESCRIBE|DESC|EXPLAIN)\b/i;
 
 export interface QueryOptions {
   /** Overrides the client's per-query timeout for this statement. */
@@ -149,6 +154,7 @@ export class ManticoreClient {
   private readonly pool: mysql.Pool;
   private readonly queryTimeoutMs: number;
   private readonly logger: Logger | undefined;
+  private readonly onMutation: (() => void) | undefined;
   private closed = false;
 
   constructor(node: string, options: ManticoreClientOptions = {}) {
@@ -156,6 +162,7 @@ export class ManticoreClient {
     this.node = `${host}:${port}`;
     this.queryTimeoutMs = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
     this.logger = options.logger;
+    this.onMutation = options.onMutation;
     this.pool = mysql.createPool({
       host,
       port,
@@ -194,6 +201,17 @@ export class ManticoreClient {
     if (this.closed) {
       throw new ManticoreError({ node: this.node, sql, kind: 'connect', manticoreMessage: 'client is closed' });
     }
+    if (this.onMutation === undefined || READ_ONLY_STATEMENT.test(sql)) return this.send(sql, options);
+    // counted when sent and again when done: a read that overlapped the statement is not trusted after it
+    this.onMutation();
+    try {
+      return await this.send(sql, options);
+    } finally {
+      this.onMutation();
+    }
+  }
+
+  private async send(sql: string, options: QueryOptions): Promise<unknown> {
     const started = Date.now();
     let conn: PoolConnection;
     try {
@@ -256,8 +274,20 @@ export class ManticoreClient {
 /** One ManticoreClient per node address, created on first use. */
 export class ManticorePools {
   private readonly clients = new Map<string, ManticoreClient>();
+  private mutationCount = 0;
+  private readonly options: ManticoreClientOptions;
 
-  constructor(private readonly options: ManticoreClientOptions = {}) {}
+  constructor(options: ManticoreClientOptions = {}) {
+    this.options = { ...options, onMutation: () => (this.mutationCount += 1) };
+  }
+
+  /**
+   * How many times a statement that may change something was sent or finished, through any client of
+   * these pools: facts read while the count stayed the same are still what this process left them.
+   */
+  mutations(): number {
+    return this.mutationCount;
+  }
 
   get(node: string): ManticoreClient {
     const { host, port } = parseNodeAddress(node, 'node');

@@ -11,6 +11,10 @@
  *   SHOW STATUS LIKE 'version'    → version (optional)
  *   SELECT COUNT(*) FROM <t>      → rows of the tables asked for, when present (optional, per table)
  *   SHOW VERSION                  → Buddy answers? Cached per node per process once searchd answered.
+ *
+ * `nodeFacts` may hand over the node-wide parts (clusters, tables, locks, version, Buddy) of a recent
+ * observation instead: a table pass then reads only its own table's statements (the controller's
+ * choice of when that is safe: see Controller.nodeFactsFor).
  */
 import type { NodeDiskState } from '../agent/protocol.js';
 import { errorMessage } from '../lib/errors.js';
@@ -62,6 +66,8 @@ export interface ObserveNodeDeps {
   countTables?: readonly string[];
   /** RT tables (full names) whose `DESCRIBE` to read, when present */
   describeTables?: readonly string[];
+  /** node-wide facts already known for this node (by MySQL address): their statements are not sent */
+  nodeFacts?: (address: string) => NodeWideFacts | undefined;
   /** timeout of each part */
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -69,6 +75,12 @@ export interface ObserveNodeDeps {
   logger?: Logger;
   now?: () => number;
 }
+
+/** What one node's searchd says about itself as a whole (not about one table). */
+export type NodeWideFacts = Pick<SearchdObservation, 'buddy' | 'clusters' | 'tables' | 'frozen' | 'version'> & {
+  /** `tables` as name → type, when the holder keeps one (saves rebuilding it per table pass) */
+  tableTypes?: ReadonlyMap<string, string>;
+};
 
 export interface ObserveClusterDeps extends Omit<ObserveNodeDeps, 'agent'> {
   /** the agent of a node, if it has one */
@@ -109,30 +121,38 @@ async function observeSearchd(node: NodeRef, deps: ObserveNodeDeps, timeoutMs: n
   const client = deps.pools.get(address);
   const q = (sql: string) => bounded(client.query(sql, { timeoutMs }), timeoutMs + 200, sql, deps.signal);
 
-  const [statusRows, tableRows, lockRows] = await Promise.all([q(showAllClusterStatus()), q(showTables()), q(showLocks())]);
-  const tables = parseShowTables(tableRows);
-  const present = new Map(tables.map((t) => [t.name, t.type]));
-  const obs: SearchdObservation = {
-    buddy: false,
-    clusters: parseClusterStatuses(statusRows),
-    tables,
-    distributed: {},
-    rows: {},
-    frozen: [...new Set(parseShowLocks(lockRows).filter((l) => l.lockType.includes('freeze')).map((l) => l.name))],
-  };
+  const known = deps.nodeFacts?.(address);
+  let obs: SearchdObservation;
+  if (known !== undefined) {
+    obs = { buddy: known.buddy, clusters: known.clusters, tables: known.tables, distributed: {}, rows: {}, frozen: [...known.frozen] };
+    if (known.version !== undefined) obs.version = known.version;
+  } else {
+    const [statusRows, tableRows, lockRows] = await Promise.all([q(showAllClusterStatus()), q(showTables()), q(showLocks())]);
+    obs = {
+      buddy: false,
+      clusters: parseClusterStatuses(statusRows),
+      tables: parseShowTables(tableRows),
+      distributed: {},
+      rows: {},
+      frozen: [...new Set(parseShowLocks(lockRows).filter((l) => l.lockType.includes('freeze')).map((l) => l.name))],
+    };
+  }
+  const present: ReadonlyMap<string, string> = known?.tableTypes ?? new Map(obs.tables.map((t) => [t.name, t.type]));
 
   const managedDistributed = (deps.managedTables ?? []).filter((t) => present.get(t) === 'distributed');
   const counted = (deps.countTables ?? []).filter((t) => present.has(t));
   const described = (deps.describeTables ?? []).filter((t) => present.has(t));
   const capabilities = deps.capabilities ?? defaultCapabilities;
-  const knownBuddy = capabilities.get(address);
+  const knownBuddy = known !== undefined ? known.buddy : capabilities.get(address);
 
   const [defs, version, counts, buddy, schemas] = await Promise.all([
     Promise.all(managedDistributed.map(async (t) => [t, parseShowCreateTable(await q(showCreateTable(t)))] as const)),
-    q(showStatusVersion()).then(
-      (rows) => parseShowStatus(rows)['version'],
-      () => undefined,
-    ),
+    known !== undefined
+      ? Promise.resolve(known.version)
+      : q(showStatusVersion()).then(
+          (rows) => parseShowStatus(rows)['version'],
+          () => undefined,
+        ),
     Promise.all(
       counted.map(async (t) => {
         try {
@@ -160,7 +180,7 @@ async function observeSearchd(node: NodeRef, deps: ObserveNodeDeps, timeoutMs: n
   }
   if (version !== undefined) obs.version = version;
   obs.buddy = buddy;
-  if (knownBuddy === undefined) capabilities.set(address, buddy);
+  if (known === undefined && knownBuddy === undefined) capabilities.set(address, buddy);
   return obs;
 }
 

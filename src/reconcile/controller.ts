@@ -26,7 +26,7 @@ import { errorMessage, ValidationError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { ManticorePools } from '../manticore/client.js';
 import type { ControllerMetrics } from '../observe/metrics.js';
-import { observeCluster } from '../observe/observe.js';
+import { observeCluster, type NodeWideFacts } from '../observe/observe.js';
 import type { ClusterObservation } from '../observe/types.js';
 import type { NodeRef, Platform } from '../platform/types.js';
 import type { FileStatusStore } from '../status/store.js';
@@ -48,19 +48,49 @@ export const DEFAULT_FAST_RESYNC_MS = 500;
 export const TABLE_RESYNC_PER_TABLE_MS = 150;
 export const MAX_TABLE_RESYNC_MS = 60_000;
 
+/** a quiet table (converged, nothing changed since) is still re-read in full at least this often */
+export const MIN_TABLE_DEEP_RESYNC_MS = 60_000;
+export const TABLE_DEEP_RESYNC_PER_TABLE_MS = 3_000;
+export const MAX_TABLE_DEEP_RESYNC_MS = 30 * 60_000;
+
+/** Per node, the type of every table it has (SHOW TABLES as a map), or undefined when searchd did not answer. */
+export type TableTypesByNode = { node: string; types: Map<string, string> | undefined }[];
+
+export function tableTypesByNode(observations: ClusterObservation): TableTypesByNode {
+  return observations.map((o) => ({ node: o.node.name, types: o.searchd.ok ? new Map(o.searchd.value.tables.map((t) => [t.name, t.type])) : undefined }));
+}
+
 /** What a cluster pass sees of one managed table: per node, reachable and its tables' types. */
-export function tablePresenceSignature(table: string, observations: ClusterObservation): string {
+export function tablePresenceSignature(table: string, byNode: TableTypesByNode): string {
   const n = managedTableNames(table);
   const wanted = [n.distributed, n.delta, n.main.a, n.main.b];
+  return byNode.map(({ node, types }) => (types === undefined ? `${node}:down` : `${node}:${wanted.map((w) => types.get(w) ?? '-').join(',')}`)).join('|');
+}
+
+/**
+ * What can change a converged table's state without changing its tables' presence: per node, the
+ * replication cluster's status and last committed write (every write to a delta and every ALTER of
+ * a cluster table moves it, and so do joins and leaves) and the tables under FREEZE.
+ */
+export function clusterStateSignature(clusterName: string, observations: ClusterObservation): string {
   return observations
     .map((o) => {
       if (!o.searchd.ok) return `${o.node.name}:down`;
-      const tables = o.searchd.value.tables;
-      const types = wanted.map((w) => tables.find((t) => t.name === w)?.type ?? '-');
-      return `${o.node.name}:${types.join(',')}`;
+      const c = o.searchd.value.clusters.find((x) => x.name === clusterName);
+      const cluster = c === undefined ? 'none' : `${c.status}/${c.nodeState}/${c.stateUuid ?? ''}/${c.lastCommitted ?? c.seqno ?? ''}/${c.indexes.length}`;
+      return `${o.node.name}:${cluster}:${[...o.searchd.value.frozen].sort().join(',')}`;
     })
     .join('|');
 }
+
+/** A table whose last pass converged: skipped by the periodic resync while nothing it depends on moved. */
+interface QuietTable {
+  presence: string;
+  clusterState: string;
+  generation: number;
+  at: number;
+}
+
 export const DEFAULT_OBSERVE_TIMEOUT_MS = 3_000;
 
 /** What the controller needs of the spec store (src/spec). */
@@ -124,6 +154,10 @@ export class Controller implements RequestSink {
   private countRowsInClusterPass = false;
   private lastTableResyncAt = 0;
   private readonly tableSignatures = new Map<string, string>();
+  /** converged tables and what they were seen with (see enqueueTablesDue) */
+  private readonly quiet = new Map<string, QuietTable>();
+  /** node-wide facts of the last cluster pass, by MySQL address (see nodeFactsFor) */
+  private nodeFacts: { at: number; mutations: number; byAddress: Map<string, NodeWideFacts> } | undefined;
   private readonly repair: RepairCoordinator;
 
   constructor(options: ControllerOptions) {
@@ -330,36 +364,90 @@ export class Controller implements RequestSink {
 
   /**
    * After a cluster pass: a table whose tables appeared, went or changed type on some node (seen in
-   * the pass's SHOW TABLES), or whose node answered or stopped answering, is queued at once; every
-   * table is queued again once per table resync period, which grows with the number of tables
+   * the pass's SHOW TABLES), or whose node answered or stopped answering, is queued at once.
+   *
+   * The periodic resync comes once per table resync period, which grows with the number of tables
    * (the resync period up to ~13 tables, then TABLE_RESYNC_PER_TABLE_MS each, at most
-   * MAX_TABLE_RESYNC_MS), so that a controller with hundreds of tables does not re-read all of them
-   * on every node every 2 s (bench/scale).
+   * MAX_TABLE_RESYNC_MS). It skips a quiet table: one whose last pass converged, with the same spec
+   * generation, the same presence and the same cluster state (status, last committed write, frozen
+   * tables on every node: see clusterStateSignature) as now, unless its deep resync period has
+   * passed (TABLE_DEEP_RESYNC_PER_TABLE_MS per table, between MIN_ and MAX_TABLE_DEEP_RESYNC_MS),
+   * which catches what no node-wide signal shows (a hand-made ALTER of a distributed table). At
+   * rest, a controller with hundreds of tables thus reads little more than the cluster pass does
+   * (bench/scale). Everything else (spec changes, requests, operation events, console writes)
+   * queues the table at once, which always reads it in full.
    */
   private enqueueTablesDue(observations: ClusterObservation): void {
     const names = this.tableNames();
     const now = this.clock.now();
     const period = Math.min(MAX_TABLE_RESYNC_MS, Math.max(this.o.resyncMs ?? DEFAULT_RESYNC_MS, names.length * TABLE_RESYNC_PER_TABLE_MS));
+    const deep = Math.min(MAX_TABLE_DEEP_RESYNC_MS, Math.max(MIN_TABLE_DEEP_RESYNC_MS, names.length * TABLE_DEEP_RESYNC_PER_TABLE_MS));
     const full = now - this.lastTableResyncAt >= period;
-    if (full) {
-      this.lastTableResyncAt = now;
-      this.o.logger.debug('table resync queued', { tables: names.length, periodMs: period });
-    }
+    const byNode = tableTypesByNode(observations);
+    const clusterState = clusterStateSignature(this.o.clusterName, observations);
+    const generations = new Map(this.o.specs.specs().map((s) => [s.spec.name, s.generation]));
+    let due = 0;
     const seen = new Set<string>();
     for (const name of names) {
       seen.add(name);
-      const signature = tablePresenceSignature(name, observations);
+      const signature = tablePresenceSignature(name, byNode);
       const changed = this.tableSignatures.get(name) !== signature;
       this.tableSignatures.set(name, signature);
-      if (full || changed) this.queue.add(tableKey(this.o.clusterName, name));
+      if (changed) {
+        this.queue.add(tableKey(this.o.clusterName, name));
+        continue;
+      }
+      if (!full) continue;
+      const q = this.quiet.get(name);
+      const quiet = q !== undefined && q.presence === signature && q.clusterState === clusterState && q.generation === generations.get(name) && now - q.at < deep;
+      if (quiet) continue;
+      due += 1;
+      this.queue.add(tableKey(this.o.clusterName, name));
+    }
+    if (full) {
+      this.lastTableResyncAt = now;
+      this.o.logger.debug('table resync queued', { tables: names.length, due, periodMs: period, deepMs: deep });
     }
     for (const name of [...this.tableSignatures.keys()]) if (!seen.has(name)) this.tableSignatures.delete(name);
+    for (const name of [...this.quiet.keys()]) if (!seen.has(name)) this.quiet.delete(name);
+  }
+
+  /**
+   * Something outside the controller's own actions may have changed managed tables (a write run
+   * through the query console): every table is read again in full at once.
+   */
+  tablesTouched(): void {
+    this.quiet.clear();
+    this.enqueueTables();
+  }
+
+  /** POST /api/reconcile, mctl reconcile: the cluster key and every table key, read in full now. */
+  reconcileNow(): number {
+    this.queue.add(clusterKey(this.o.clusterName));
+    this.tablesTouched();
+    return 1 + this.tableNames().length;
+  }
+
+  /**
+   * The node-wide facts (clusters, tables, locks, version) a table pass may take from the last
+   * cluster pass instead of reading them again on every node: only while no statement that changes
+   * anything went through the pools since that pass began, the pass is younger than one resync
+   * period, and the table has no operation under way (its agents' jobs run SQL of their own). With
+   * hundreds of tables, SHOW TABLES and the cluster status (whose index list names every table) read
+   * per table pass made a full pass grow with the square of the tables.
+   */
+  private nodeFactsFor(key: string): ((address: string) => NodeWideFacts | undefined) | undefined {
+    const f = this.nodeFacts;
+    if (f === undefined || this.o.pools.mutations() !== f.mutations) return undefined;
+    if (this.clock.now() - f.at > (this.o.resyncMs ?? DEFAULT_RESYNC_MS)) return undefined;
+    if (this.o.status.hasActiveOperation(key)) return undefined;
+    return (address) => f.byAddress.get(address);
   }
 
   /** Every table the controller manages: in the specs, or retired but still known to the status store. */
   private tableNames(): string[] {
     const names = new Set(this.o.specs.specs().map((s) => s.spec.name));
-    for (const t of this.o.status.tables()) names.add(t.name);
+    for (const t of this.o.status.tableSlots()) names.add(t.name);
     return [...names].sort();
   }
 
@@ -390,6 +478,8 @@ export class Controller implements RequestSink {
   private async reconcileClusterKey(reconcileId: string, logger: Logger): Promise<PassResult> {
     const nodes = await this.o.platform.listNodes();
     const specs = this.o.specs.specs();
+    const factsAt = this.clock.now();
+    const mutations = this.o.pools.mutations();
     const observations = await observeCluster(nodes, {
       pools: this.o.pools,
       agentFor: (n) => this.o.agentFor(n),
@@ -408,6 +498,15 @@ export class Controller implements RequestSink {
       signal: this.abort.signal,
       logger,
     });
+    const byAddress = new Map<string, NodeWideFacts>();
+    for (const o of observations) {
+      if (!o.searchd.ok) continue;
+      const v = o.searchd.value;
+      const facts: NodeWideFacts = { buddy: v.buddy, clusters: v.clusters, tables: v.tables, frozen: v.frozen, tableTypes: new Map(v.tables.map((t) => [t.name, t.type])) };
+      if (v.version !== undefined) facts.version = v.version;
+      byAddress.set(`${o.node.mysql.host}:${o.node.mysql.port}`, facts);
+    }
+    this.nodeFacts = { at: factsAt, mutations, byAddress };
     // a split-brain repair runs first: it may hold the cluster (formation does not act meanwhile)
     const repair = this.repair.reconcile(observations, logger);
     const ctx: ClusterReconcileContext = {
@@ -436,7 +535,7 @@ export class Controller implements RequestSink {
 
   /** Keeps every agent's declared tables (what /v1/ready checks) equal to the managed tables. */
   private async declareTables(nodes: readonly NodeRef[], specs: readonly LoadedSpec[], logger: Logger): Promise<void> {
-    const slots = new Map(this.o.status.tables().map((t) => [t.name, t.activeSlot ?? 'a']));
+    const slots = new Map(this.o.status.tableSlots().map((t) => [t.name, t.activeSlot ?? 'a']));
     const tables = specs
       .flatMap((s) => {
         const names = managedTableNames(s.spec.name);
@@ -470,11 +569,14 @@ export class Controller implements RequestSink {
     }
     const spec = loaded?.spec ?? (retired as TableSpec);
     const names = managedTableNames(spec.name);
+    this.quiet.delete(table);
     const nodes = await this.o.platform.listNodes();
     // searchd only: a table pass reads no agent state (the cluster pass does), and with many tables
     // an agent request per node per table pass was most of the agents' and the controller's work
+    const nodeFacts = this.nodeFactsFor(tableKey(this.o.clusterName, table));
     const observations = await observeCluster(nodes, {
       pools: this.o.pools,
+      ...(nodeFacts !== undefined ? { nodeFacts } : {}),
       managedTables: [spec.name],
       countTables: [names.delta, names.main.a, names.main.b],
       describeTables: [names.delta],
@@ -529,6 +631,14 @@ export class Controller implements RequestSink {
     if (failed.length > 0) throw new Error(`${failed.length} table action(s) failed: ${failed.map((f) => `${f.action.kind} on ${f.action.node}: ${f.error}`).join('; ')}`);
     if (imported.running) return { requeueAfterMs: Math.min(imported.requeueAfterMs ?? DEFAULT_FAST_RESYNC_MS, this.o.fastResyncMs ?? DEFAULT_FAST_RESYNC_MS) };
     if (plan.actions.length > 0 || plan.blocked.length > 0) return { requeueAfterMs: this.o.fastResyncMs ?? DEFAULT_FAST_RESYNC_MS };
+    if (plan.gaps.length === 0 && observations.every((o) => o.searchd.ok)) {
+      this.quiet.set(table, {
+        presence: tablePresenceSignature(table, tableTypesByNode(observations)),
+        clusterState: clusterStateSignature(this.o.clusterName, observations),
+        generation: loaded!.generation,
+        at: this.clock.now(),
+      });
+    }
     return undefined;
   }
 }

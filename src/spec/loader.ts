@@ -12,7 +12,7 @@
  * - a table declared twice is applied from neither declaration; its last applied version stays.
  */
 import { type FSWatcher, watch as fsWatch } from 'node:fs';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LoadedSpec, SpecOrigin, SpecProblem } from '../domain/spec.js';
 import { errorMessage } from '../lib/errors.js';
@@ -47,6 +47,8 @@ export type SpecChangeListener = (change: SpecChange) => void;
 
 interface FileState {
   content: string;
+  /** the file's stat when it was read (mtime, ctime, size, inode): an unchanged stamp is not read again */
+  stamp?: string;
   problems: SpecProblem[];
   /** contributions in effect: the valid tables of the current content, plus kept ones (see header) */
   effective: TableContribution[];
@@ -77,6 +79,8 @@ export class SpecStore {
   private readonly envProblems: SpecProblem[];
 
   private files = new Map<string, FileState>();
+  private scanned = false;
+  private lastDirProblem: SpecProblem | undefined;
   private current = new Map<string, LoadedSpec>();
   private canon = new Map<string, string>();
   /** last generation handed out per table, kept after removal so generations never go back */
@@ -199,9 +203,13 @@ export class SpecStore {
     });
   }
 
-  /** Reads the directory; returns file path → content, or a problem about the directory itself. */
-  private async readDir(): Promise<{ contents: Map<string, string>; problem?: SpecProblem }> {
-    const contents = new Map<string, string>();
+  /**
+   * Reads the directory; returns file path → content (and stat stamp), or a problem about the
+   * directory itself. A file whose stamp is the one last read is not read again: the periodic rescan
+   * of a directory of hundreds of specs then costs a stat per file.
+   */
+  private async readDir(): Promise<{ contents: Map<string, { content: string; stamp?: string }>; problem?: SpecProblem }> {
+    const contents = new Map<string, { content: string; stamp?: string }>();
     if (this.dir === undefined) return { contents };
     const dirOrigin: SpecOrigin = { kind: 'file', ref: this.dir };
     let names: string[];
@@ -218,11 +226,18 @@ export class SpecStore {
     for (const name of names) {
       const path = join(this.dir, name);
       try {
-        contents.set(path, await readFile(path, 'utf8'));
+        const st = await stat(path);
+        const stamp = `${st.mtimeMs}:${st.ctimeMs}:${st.size}:${st.ino}`;
+        const previous = this.files.get(path);
+        if (previous !== undefined && previous.stamp === stamp) {
+          contents.set(path, { content: previous.content, stamp });
+          continue;
+        }
+        contents.set(path, { content: await readFile(path, 'utf8'), stamp });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOENT' || code === 'EISDIR') continue; // removed since readdir, or a directory
-        contents.set(path, `\u0000unreadable:${errorMessage(err)}`);
+        contents.set(path, { content: `\u0000unreadable:${errorMessage(err)}` });
       }
     }
     return { contents };
@@ -265,11 +280,26 @@ export class SpecStore {
     const { contents, problem: dirProblem } = await this.readDir();
 
     const files = new Map<string, FileState>();
-    for (const [path, content] of contents) {
+    let same = this.scanned && dirProblem === undefined && this.lastDirProblem === undefined && contents.size === this.files.size;
+    for (const [path, { content, stamp }] of contents) {
       const previous = this.files.get(path);
-      files.set(path, previous !== undefined && previous.content === content ? previous : this.evaluateFile(path, content, previous));
+      if (previous !== undefined && previous.content === content) {
+        files.set(path, stamp === undefined || previous.stamp === stamp ? previous : { ...previous, stamp });
+      } else {
+        same = false;
+        const next = this.evaluateFile(path, content, previous);
+        if (stamp !== undefined) next.stamp = stamp;
+        files.set(path, next);
+      }
     }
     this.files = files;
+    this.lastDirProblem = dirProblem;
+    this.scanned = true;
+    // nothing read differs from the last scan: the specs and problems are what they were
+    if (same) {
+      if (this.watching) this.attachWatcher();
+      return { added: [], changed: [], removed: [], problemsChanged: false };
+    }
 
     const contributions = [...this.envContributions, ...[...files.values()].flatMap((f) => f.effective)];
     const merged = mergeContributions(contributions);

@@ -130,6 +130,13 @@ export class FileStatusStore implements StatusReader, StatusWriter, AuditLog {
     return this.tablesJson.json;
   }
 
+  /** Names of the tables with a view, sorted, and each one's active slot: no copy of the views. */
+  tableSlots(): { name: string; activeSlot: TableStatusView['activeSlot'] }[] {
+    return Object.keys(this.state.tables)
+      .sort()
+      .map((name) => ({ name, activeSlot: this.state.tables[name]?.activeSlot }));
+  }
+
   table(name: string): TableStatusView | undefined {
     const view = this.state.tables[name];
     if (view === undefined) return undefined;
@@ -142,6 +149,11 @@ export class FileStatusStore implements StatusReader, StatusWriter, AuditLog {
 
   operations(): OperationRecord[] {
     return clone(this.ops);
+  }
+
+  /** Whether an operation of this reconcile key is pending or running (no copy of the records). */
+  hasActiveOperation(key: string): boolean {
+    return this.ops.some((o) => o.key === key && (o.state === 'pending' || o.state === 'running'));
   }
 
   operation(id: string): OperationRecord | undefined {

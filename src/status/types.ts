@@ -133,6 +133,10 @@ export interface StatusReader {
 export interface RequestSink {
   /** an audited forced bootstrap of `node` (its data wins); returns the operation that will carry it out */
   requestBootstrap(input: { node: string; force: boolean; requestedBy: string }): Promise<OperationRecord>;
+  /** a write ran through the query console: managed tables may have changed behind the controller's back */
+  tablesTouched?(): void;
+  /** POST /api/reconcile: every node and table read again in full now; the number of keys queued */
+  reconcileNow?(): number;
 }
 
 /** A condition as a reconcile pass computes it; the store stamps lastTransitionTime when the status changes. */

@@ -1,10 +1,11 @@
 /**
  * /api/health, /api/cluster, /api/cluster/discover (original shapes), /api/cluster?view=full,
- * /api/nodes, /api/conditions (ours), POST /api/cluster/bootstrap (forced bootstrap request).
+ * /api/nodes, /api/conditions (ours), POST /api/cluster/bootstrap (forced bootstrap request),
+ * POST /api/reconcile (read every node and table again now).
  */
 import { Router } from 'express';
 import type { Request } from 'express';
-import { ValidationError } from '../../lib/errors.js';
+import { AppError, ValidationError } from '../../lib/errors.js';
 import type { NodeRef } from '../../platform/types.js';
 import type { Condition, NodeStatusView } from '../../status/types.js';
 import type { ApiDeps } from '../deps.js';
@@ -116,6 +117,20 @@ export function clusterRouter(deps: ApiDeps): Router {
       deps.logger.warn('forced bootstrap requested', { node: target.name, requestedBy: by });
       const operation = await deps.requests.requestBootstrap({ node: target.name, force: true, requestedBy: by });
       sendData(res, operation, 202);
+    })
+    .all(methodNotAllowed);
+
+  router
+    .route('/reconcile')
+    .post((req, res) => {
+      const body: unknown = req.body;
+      if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body) || Object.keys(body).length > 0)) {
+        throw new ValidationError('body', 'takes no fields: send {} or no body');
+      }
+      if (deps.requests.reconcileNow === undefined) throw new AppError('UNAVAILABLE', 'this server runs no controller to reconcile', { retryable: false });
+      const queued = deps.requests.reconcileNow();
+      deps.logger.info('full reconcile requested', { requestedBy: requestedBy(req), keys: queued });
+      sendData(res, { queued }, 202);
     })
     .all(methodNotAllowed);
 

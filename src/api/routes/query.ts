@@ -98,6 +98,9 @@ export function queryRouter(deps: ApiDeps): Router {
         results = last ? [last] : [];
       }
 
+      // a hand-made write may have altered a managed table: have the controller read them all again
+      if (stmt.kind === 'write') deps.requests.tablesTouched?.();
+
       if (!original) {
         sendData(res, { status: overallStatus(results), kind: stmt.kind, verb: stmt.verb, mode, attempts, results });
         return;

@@ -71,11 +71,16 @@ export const DEFAULT_TIMING: ClusterTiming = {
   joinTimeoutMs: 120000,
 };
 
-/** Default timing, with `SIM_EVICT_MS` overriding the eviction delay. */
+/**
+ * Default timing, with `SIM_EVICT_MS` overriding the eviction delay and `SIM_HEARTBEAT_MS` the
+ * heartbeat period (Galera's evs.keepalive_period is 1 s; benches with many nodes on few cores use it).
+ */
 export function resolveTiming(overrides: Partial<ClusterTiming> = {}, env: NodeJS.ProcessEnv = process.env): ClusterTiming {
   const t = { ...DEFAULT_TIMING };
   const evict = Number(env.SIM_EVICT_MS);
   if (env.SIM_EVICT_MS && Number.isFinite(evict) && evict > 0) t.evictMs = evict;
+  const beat = Number(env.SIM_HEARTBEAT_MS);
+  if (env.SIM_HEARTBEAT_MS && Number.isFinite(beat) && beat > 0) t.heartbeatMs = beat;
   return { ...t, ...overrides };
 }
 

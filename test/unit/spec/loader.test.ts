@@ -50,6 +50,26 @@ function open(options: { tablesConfig?: string; rescanMs?: number } = {}): SpecS
 }
 
 describe('SpecStore.load', () => {
+  it('a rescan with nothing changed reports nothing; an in-place edit of the same size, a new file and a removal are each seen', async () => {
+    write('a.json', spec('aa'));
+    write('b.json', spec('bb'));
+    const s = open();
+    await s.load();
+    assert.deepEqual(await s.load(), { added: [], changed: [], removed: [], problemsChanged: false });
+    assert.deepEqual(s.specs().map((l) => [l.spec.name, l.generation]), [['aa', 1], ['bb', 1]]);
+    // same length, other content: only the stat stamp (mtime/ctime) tells
+    const edited = spec('aa').replace('"title"', '"tit1e"');
+    assert.equal(edited.length, spec('aa').length);
+    write('a.json', edited);
+    assert.deepEqual(await s.load(), { added: [], changed: ['aa'], removed: [], problemsChanged: false });
+    assert.equal(s.get('aa')?.spec.columns[0]?.name, 'tit1e');
+    assert.equal(s.get('aa')?.generation, 2);
+    write('c.json', spec('cc'));
+    unlinkSync(path.join(dir, 'b.json'));
+    assert.deepEqual(await s.load(), { added: ['cc'], changed: [], removed: ['bb'], problemsChanged: false });
+    assert.deepEqual(await s.load(), { added: [], changed: [], removed: [], problemsChanged: false });
+  });
+
   it('an invalid file does not hide the valid ones; each problem names its file and pointer', async () => {
     write('good.json', spec('good'));
     write('bad-type.json', JSON.stringify({ name: 'bad', columns: [{ name: 'x', type: 'varchar' }] }));
