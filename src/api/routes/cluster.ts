@@ -124,8 +124,9 @@ export function clusterRouter(deps: ApiDeps): Router {
     .route('/reconcile')
     .post((req, res) => {
       const body: unknown = req.body;
-      if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body) || Object.keys(body).length > 0)) {
-        throw new ValidationError('body', 'takes no fields: send {} or no body');
+      const sent = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+      if ((body === undefined && sent) || (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body) || Object.keys(body).length > 0))) {
+        throw new ValidationError('body', 'takes no fields: send no body, or {} as application/json');
       }
       if (deps.requests.reconcileNow === undefined) throw new AppError('UNAVAILABLE', 'this server runs no controller to reconcile', { retryable: false });
       const queued = deps.requests.reconcileNow();

@@ -683,19 +683,7 @@ export class ClusterManager implements ClusterService {
     }
     const targets = c.view.filter((m) => m.inc !== this.self.inc);
     const losses = c.quorumLosses;
-    const delivered = await Promise.all(
-      targets.map((m) =>
-        this.opts.transport
-          .request(m.api, 'cluster.apply', { cluster: c.name, uuid: c.uuid, ws, committed: c.confirmed }, this.timing.requestTimeoutMs)
-          .then(
-            () => true,
-            (err: unknown) => {
-              this.log.debug('write set not delivered', { cluster: c.name, peer: m.api, seqno, err: errorMessage(err) });
-              return false;
-            },
-          ),
-      ),
-    );
+    const delivered = await Promise.all(targets.map((m) => this.deliver(c, m, ws, losses)));
     // committed once every member of the view holds it (and every earlier one is committed);
     // otherwise the next view decides: kept when this node orders the new primary component
     if (c.quorumLosses !== losses) {
@@ -706,6 +694,27 @@ export class ClusterManager implements ClusterService {
     if (delivered.every(Boolean)) this.markDelivered(c, seqno);
     await this.waitCommitted(c, seqno);
     return seqno;
+  }
+
+  /**
+   * Sends a write set to one member, again and again while that member stays in the view and this
+   * node still orders the primary component, as group communication retransmits until a member
+   * acknowledges or is evicted. A single lost or late delivery (a member busy for longer than the
+   * request timeout) left the write, and every later one, uncommitted until their commit timeout.
+   */
+  private async deliver(c: ClusterState, m: { api: string; inc: string }, ws: WriteSet, losses: number): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.opts.transport.request(m.api, 'cluster.apply', { cluster: c.name, uuid: c.uuid, ws, committed: c.confirmed }, this.timing.requestTimeoutMs);
+        return true;
+      } catch (err) {
+        this.log.debug('write set not delivered', { cluster: c.name, peer: m.api, seqno: ws.seqno, attempt, err: errorMessage(err) });
+      }
+      const still = () => this.clusters.get(c.name) === c && c.quorumLosses === losses && c.status === 'primary' && this.writeLeader(c) === this.self.api && c.view.some((v) => v.inc === m.inc);
+      if (!still()) return false;
+      await sleep(Math.min(this.timing.heartbeatMs, 50 * 2 ** attempt));
+      if (!still()) return false;
+    }
   }
 
   private markDelivered(c: ClusterState, seqno: number): void {

@@ -129,6 +129,7 @@ const WRITE_ROUTES: [string, string, unknown][] = [
   ['POST', '/api/rotate-main', { tableName: 'items', newSlot: 'b', oldSlot: 'a' }],
   ['POST', '/api/cluster/bootstrap', { node: 'node0', force: true }],
   ['POST', '/api/repair', {}],
+  ['POST', '/api/reconcile', {}],
   ['PUT', '/api/some-future-route', {}],
 ];
 

@@ -99,6 +99,32 @@ async function checkOutcome(nodes: TestNode[], ledger: Ledger, what: string): Pr
 }
 
 describe('ClusterManager: writes racing a partition', () => {
+  test('a member out of reach for less than the eviction delay: the write set is sent again, the write commits on every node', async () => {
+    const nodes = await formCluster(3);
+    const [a, b, c] = nodes as [TestNode, TestNode, TestNode];
+    try {
+      await waitFor('size 3', () => nodes.every((n) => st(n, 'size') === '3'));
+      // a orders the writes; c misses its write set for 250 ms (FAST.evictMs is 700: c stays in the view)
+      a.faults.block([c.api]);
+      c.faults.block([a.api]);
+      const started = Date.now();
+      const write = a.manager.replicateWrite('c', insert('t', 4242));
+      await new Promise((r) => setTimeout(r, 250));
+      a.faults.heal();
+      c.faults.heal();
+      await write;
+      const took = Date.now() - started;
+      assert.equal(st(a, 'size'), '3', 'c was never evicted');
+      assert.ok(took < 2000, `committed ${took} ms after it was sent, not after the commit timeout`);
+      await waitFor('4242 on every node', () => nodes.every((n) => n.engine.tables.get('t')?.docs.has('4242') === true));
+      // and the writes after it are not held up
+      await b.manager.replicateWrite('c', insert('t', 4243));
+      await waitFor('4243 on every node', () => nodes.every((n) => n.engine.tables.get('t')?.docs.has('4243') === true));
+    } finally {
+      await shutdownAll(nodes);
+    }
+  });
+
   test('1|2 with the ordering node cut off: no view with an unreachable peer, nothing acknowledged is lost', async () => {
     const nodes = await formCluster(3);
     const [a, b, c] = nodes as [TestNode, TestNode, TestNode];
