@@ -177,9 +177,10 @@ export async function benchScale(root: string, runs: number, log: (line: string)
   for (const t of tables) writeFileSync(path.join(specsDir, `${t}.json`), JSON.stringify({ name: t, columns: [{ name: 'title', type: 'text' }, { name: 'price', type: 'float' }] }));
 
   // the simulator's membership timing as real Manticore's Galera has it (keepalive 1 s, eviction ~6.5 s
-  // measured on 15.1.0) instead of its fast test defaults: ten nodes heartbeating every 200 ms on two
-  // cores, beside the controller, lost their primary component now and then
-  const simEnv = { SIM_HEARTBEAT_MS: '1000', SIM_EVICT_MS: '6500', ...process.env };
+  // measured on 15.1.0; a peer is heard by any answer within that time) instead of its fast test
+  // defaults: ten nodes heartbeating every 200 ms with 500 ms to answer, on two cores beside the
+  // controller, evicted each other and lost their primary component
+  const simEnv = { SIM_HEARTBEAT_MS: '1000', SIM_HEARTBEAT_TIMEOUT_MS: '3000', SIM_EVICT_MS: '6500', ...process.env };
   const platform = new LocalPlatform({ dataDir: path.join(root, 'nodes'), nodes: nodeCount, binaries: resolveBinaries({}), token: TOKEN, clusterName: CLUSTER, env: simEnv, logger: silentLogger() });
   const port = await freePort();
   let running: Controller | undefined;

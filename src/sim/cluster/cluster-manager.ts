@@ -72,8 +72,10 @@ export const DEFAULT_TIMING: ClusterTiming = {
 };
 
 /**
- * Default timing, with `SIM_EVICT_MS` overriding the eviction delay and `SIM_HEARTBEAT_MS` the
- * heartbeat period (Galera's evs.keepalive_period is 1 s; benches with many nodes on few cores use it).
+ * Default timing, with `SIM_EVICT_MS` overriding the eviction delay, `SIM_HEARTBEAT_MS` the heartbeat
+ * period (Galera's evs.keepalive_period is 1 s) and `SIM_HEARTBEAT_TIMEOUT_MS` how long one heartbeat
+ * may take (Galera hears a peer by any message within its suspect timeout; a busy simulator answers
+ * late): benches with many nodes on few cores use them.
  */
 export function resolveTiming(overrides: Partial<ClusterTiming> = {}, env: NodeJS.ProcessEnv = process.env): ClusterTiming {
   const t = { ...DEFAULT_TIMING };
@@ -81,6 +83,8 @@ export function resolveTiming(overrides: Partial<ClusterTiming> = {}, env: NodeJ
   if (env.SIM_EVICT_MS && Number.isFinite(evict) && evict > 0) t.evictMs = evict;
   const beat = Number(env.SIM_HEARTBEAT_MS);
   if (env.SIM_HEARTBEAT_MS && Number.isFinite(beat) && beat > 0) t.heartbeatMs = beat;
+  const beatTimeout = Number(env.SIM_HEARTBEAT_TIMEOUT_MS);
+  if (env.SIM_HEARTBEAT_TIMEOUT_MS && Number.isFinite(beatTimeout) && beatTimeout > 0) t.heartbeatTimeoutMs = beatTimeout;
   return { ...t, ...overrides };
 }
 

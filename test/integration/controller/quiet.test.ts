@@ -125,7 +125,7 @@ test('a distributed table redefined by hand through the query console is put bac
     'replicate',
     `the distributed table on ${target.name} defined as the controller wants again`,
   );
-  assert.ok(converged());
+  await waitFor(async () => converged(), 'replicate', 'TablesConverged again');
 });
 
 test('POST /api/reconcile reads every table again at once; a body with fields is refused; no token, no reconcile', { timeout: 90_000 }, async () => {
