@@ -156,8 +156,11 @@ export class AgentPool {
   private pingTimer: NodeJS.Timeout | undefined;
 
   /**
-   * Pings every mirror of `mirrors()` each `intervalMs` (Manticore's ha_ping_interval, 1000 ms by
-   * default), so dead mirrors are known before a query picks them.
+   * Pings every mirror host of `mirrors()` each `intervalMs` (Manticore's ha_ping_interval, 1000 ms
+   * by default), so dead mirrors are known before a query picks them. As in searchd, a ping goes to
+   * a host (its API address), not to one of its tables: one ping per address per interval, whose
+   * answer counts for every table mirrored there. (Pinging per table sent 4,000 pings a second from
+   * each of 10 nodes with 200 distributed tables.)
    */
   startPinging(mirrors: () => Mirror[], intervalMs = 1000): void {
     if (!this.transport || this.pingTimer || intervalMs <= 0) return;
@@ -166,18 +169,21 @@ export class AgentPool {
     this.pingTimer = setInterval(() => {
       if (busy) return;
       busy = true;
-      const seen = new Set<string>();
-      const list = mirrors().filter((m) => {
-        const k = `${m.addr}:${m.table}`;
-        if (seen.has(k)) return false;
-        seen.add(k);
-        return true;
-      });
+      const byHost = new Map<string, Map<string, Mirror>>();
+      for (const m of mirrors()) {
+        let tables = byHost.get(m.addr);
+        if (tables === undefined) byHost.set(m.addr, (tables = new Map()));
+        if (!tables.has(m.table)) tables.set(m.table, m);
+      }
       void Promise.all(
-        list.map((m) =>
-          transport.request(m.addr, 'ping', {}, Math.min(1000, intervalMs)).then(
-            () => this.notePing(m, true),
-            () => this.notePing(m, false),
+        [...byHost].map(([addr, tables]) =>
+          transport.request(addr, 'ping', {}, Math.min(1000, intervalMs)).then(
+            () => {
+              for (const m of tables.values()) this.notePing(m, true);
+            },
+            () => {
+              for (const m of tables.values()) this.notePing(m, false);
+            },
           ),
         ),
       ).finally(() => {
