@@ -126,6 +126,13 @@ class Controller {
   }
 }
 
+/** The controller's V8 heap in use, from its own /metrics (prom-client's default series). */
+async function heapUsedMiB(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+  const m = /^manticore_orchestrator_nodejs_heap_size_used_bytes (\S+)/m.exec(text);
+  return m ? Number(m[1]) / 2 ** 20 : Number.NaN;
+}
+
 /** CPU seconds (user + system) and RSS bytes of a process, from /proc. */
 function procSample(pid: number): { cpuS: number; rss: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -240,6 +247,7 @@ export async function benchScale(root: string, runs: number, log: (line: string)
     const pid = ctrl.pid;
     const windowS = idleS / Math.max(1, runs);
     const rss: number[] = [];
+    const heap: number[] = [];
     for (let i = 0; i < Math.max(1, runs); i++) {
       const a = procSample(pid);
       const ta = performance.now();
@@ -248,10 +256,13 @@ export async function benchScale(root: string, runs: number, log: (line: string)
         rss.push(procSample(pid).rss);
       }
       const b = procSample(pid);
+      heap.push(await heapUsedMiB(ctrl.port));
       const cpuPct = ((b.cpuS - a.cpuS) / ((performance.now() - ta) / 1000)) * 100;
       f.add('controller CPU at rest (% of one core; utime+stime over the window)', cpuPct, { unit: '%', digits: 2, target: { op: '<', value: 2 } });
     }
     for (const r of rss) f.add('controller RSS at rest (VmRSS, sampled every second)', r / 2 ** 20, { unit: 'MiB', digits: 0, target: { op: '<', value: 200 } });
+    const sortedHeap = [...heap].sort((a, b) => a - b);
+    notes.push(`V8 heap used at rest (GET /metrics, end of each CPU window): median ${quantile(sortedHeap, 0.5).toFixed(0)} MiB (${sortedHeap[0]?.toFixed(0)}–${sortedHeap[sortedHeap.length - 1]?.toFixed(0)} MiB)`);
 
     log('scale: GET /api/tables latency');
     for (let round = 0; round < Math.max(1, runs); round++) {

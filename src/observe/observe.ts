@@ -20,7 +20,7 @@ import type { NodeDiskState } from '../agent/protocol.js';
 import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { ManticorePools } from '../manticore/client.js';
-import { parseClusterStatuses, parseCount, parseDescribe, parseShowCreateTable, parseShowLocks, parseShowStatus, parseShowTables } from '../manticore/parse.js';
+import { type ClusterStatus, type TableInfo, parseClusterStatuses, parseCount, parseDescribe, parseShowCreateTable, parseShowLocks, parseShowStatus, parseShowTables } from '../manticore/parse.js';
 import { describe, selectCount, showAllClusterStatus, showCreateTable, showLocks, showStatusVersion, showTables, showVersion } from '../manticore/sql.js';
 import type { NodeRef } from '../platform/types.js';
 import type { ClusterObservation, NodeObservation, Observed, SearchdObservation } from './types.js';
@@ -68,6 +68,11 @@ export interface ObserveNodeDeps {
   describeTables?: readonly string[];
   /** node-wide facts already known for this node (by MySQL address): their statements are not sent */
   nodeFacts?: (address: string) => NodeWideFacts | undefined;
+  /**
+   * Asked with the node's clusters (just read): a table list still known to be current, so that
+   * SHOW TABLES is not sent (the caller decides when that holds: see Controller.reusableTables)
+   */
+  knownTables?: (address: string, clusters: readonly ClusterStatus[]) => TableInfo[] | undefined;
   /** timeout of each part */
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -127,11 +132,24 @@ async function observeSearchd(node: NodeRef, deps: ObserveNodeDeps, timeoutMs: n
     obs = { buddy: known.buddy, clusters: known.clusters, tables: known.tables, distributed: {}, rows: {}, frozen: [...known.frozen] };
     if (known.version !== undefined) obs.version = known.version;
   } else {
-    const [statusRows, tableRows, lockRows] = await Promise.all([q(showAllClusterStatus()), q(showTables()), q(showLocks())]);
+    let clusters: ClusterStatus[];
+    let tables: TableInfo[];
+    let lockRows: Awaited<ReturnType<typeof q>>;
+    if (deps.knownTables === undefined) {
+      const [statusRows, tableRows, locks] = await Promise.all([q(showAllClusterStatus()), q(showTables()), q(showLocks())]);
+      clusters = parseClusterStatuses(statusRows);
+      tables = parseShowTables(tableRows);
+      lockRows = locks;
+    } else {
+      const [statusRows, locks] = await Promise.all([q(showAllClusterStatus()), q(showLocks())]);
+      clusters = parseClusterStatuses(statusRows);
+      lockRows = locks;
+      tables = deps.knownTables(address, clusters) ?? parseShowTables(await q(showTables()));
+    }
     obs = {
       buddy: false,
-      clusters: parseClusterStatuses(statusRows),
-      tables: parseShowTables(tableRows),
+      clusters,
+      tables,
       distributed: {},
       rows: {},
       frozen: [...new Set(parseShowLocks(lockRows).filter((l) => l.lockType.includes('freeze')).map((l) => l.name))],

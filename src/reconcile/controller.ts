@@ -28,6 +28,7 @@ import type { ManticorePools } from '../manticore/client.js';
 import type { ControllerMetrics } from '../observe/metrics.js';
 import { observeCluster, type NodeWideFacts } from '../observe/observe.js';
 import type { ClusterObservation } from '../observe/types.js';
+import type { ClusterStatus, TableInfo } from '../manticore/parse.js';
 import type { NodeRef, Platform } from '../platform/types.js';
 import type { FileStatusStore } from '../status/store.js';
 import type { OperationRecord, RequestSink } from '../status/types.js';
@@ -52,6 +53,9 @@ export const MAX_TABLE_RESYNC_MS = 60_000;
 export const MIN_TABLE_DEEP_RESYNC_MS = 60_000;
 export const TABLE_DEEP_RESYNC_PER_TABLE_MS = 3_000;
 export const MAX_TABLE_DEEP_RESYNC_MS = 30 * 60_000;
+
+/** At rest, a node's SHOW TABLES is read again at least this often (hand-made DDL outside any cluster). */
+export const TABLES_REREAD_AT_REST_MS = 10_000;
 
 /** Per node, the type of every table it has (SHOW TABLES as a map), or undefined when searchd did not answer. */
 export type TableTypesByNode = { node: string; types: Map<string, string> | undefined }[];
@@ -81,6 +85,13 @@ export function clusterStateSignature(clusterName: string, observations: Cluster
       return `${o.node.name}:${cluster}:${[...o.searchd.value.frozen].sort().join(',')}`;
     })
     .join('|');
+}
+
+/** One node's replication state as far as its tables go (see Controller.reusableTables). */
+function nodeClusterSignature(clusterName: string, clusters: readonly ClusterStatus[]): string {
+  const c = clusters.find((x) => x.name === clusterName);
+  if (c === undefined) return `none:${clusters.length}`;
+  return `${c.status}/${c.nodeState}/${c.stateUuid ?? ''}/${c.lastCommitted ?? c.seqno ?? ''}/${[...c.indexes].sort().join(',')}/${clusters.length}`;
 }
 
 /** A table whose last pass converged: skipped by the periodic resync while nothing it depends on moved. */
@@ -156,6 +167,8 @@ export class Controller implements RequestSink {
   private readonly tableSignatures = new Map<string, string>();
   /** converged tables and what they were seen with (see enqueueTablesDue) */
   private readonly quiet = new Map<string, QuietTable>();
+  /** the last SHOW TABLES of each node (MySQL address) read by a cluster pass (see reusableTables) */
+  private readonly lastTables = new Map<string, { tables: TableInfo[]; at: number; mutations: number; cluster: string }>();
   /** node-wide facts of the last cluster pass, by MySQL address (see nodeFactsFor) */
   private nodeFacts: { at: number; mutations: number; byAddress: Map<string, NodeWideFacts> } | undefined;
   private readonly repair: RepairCoordinator;
@@ -444,6 +457,23 @@ export class Controller implements RequestSink {
     return (address) => f.byAddress.get(address);
   }
 
+  /**
+   * The cluster pass's SHOW TABLES of a node, kept from an earlier pass while nothing can have changed
+   * the node's tables: no statement that changes anything went through the pools since, the node's
+   * replication state (status, uuid, last committed, clustered tables: every replicated DDL moves it)
+   * is the same, and the list is younger than TABLES_REREAD_AT_REST_MS (which bounds how long a
+   * hand-made change of a table outside the cluster goes unseen). With 200 tables a node answers
+   * SHOW TABLES with 800 rows: read from 10 nodes every pass, it was most of the controller's work
+   * at rest.
+   */
+  private reusableTables(address: string, clusters: readonly ClusterStatus[], mutations: number, now: number): TableInfo[] | undefined {
+    const kept = this.lastTables.get(address);
+    if (kept === undefined || kept.mutations !== mutations || this.o.pools.mutations() !== mutations) return undefined;
+    if (now - kept.at >= TABLES_REREAD_AT_REST_MS) return undefined;
+    if (kept.cluster !== nodeClusterSignature(this.o.clusterName, clusters)) return undefined;
+    return kept.tables;
+  }
+
   /** Every table the controller manages: in the specs, or retired but still known to the status store. */
   private tableNames(): string[] {
     const names = new Set(this.o.specs.specs().map((s) => s.spec.name));
@@ -483,6 +513,7 @@ export class Controller implements RequestSink {
     const observations = await observeCluster(nodes, {
       pools: this.o.pools,
       agentFor: (n) => this.o.agentFor(n),
+      knownTables: (address, clusters) => this.reusableTables(address, clusters, mutations, factsAt),
       // rows per managed table only while a split brain is reported (its condition shows each side's
       // rows): counting and describing every table on every node each pass cost most of a pass with
       // many tables, and table passes observe their own tables anyway
@@ -500,8 +531,14 @@ export class Controller implements RequestSink {
     });
     const byAddress = new Map<string, NodeWideFacts>();
     for (const o of observations) {
-      if (!o.searchd.ok) continue;
+      const address = `${o.node.mysql.host}:${o.node.mysql.port}`;
+      if (!o.searchd.ok) {
+        this.lastTables.delete(address);
+        continue;
+      }
       const v = o.searchd.value;
+      const kept = this.lastTables.get(address);
+      if (kept === undefined || kept.tables !== v.tables) this.lastTables.set(address, { tables: v.tables, at: factsAt, mutations, cluster: nodeClusterSignature(this.o.clusterName, v.clusters) });
       const facts: NodeWideFacts = { buddy: v.buddy, clusters: v.clusters, tables: v.tables, frozen: v.frozen, tableTypes: new Map(v.tables.map((t) => [t.name, t.type])) };
       if (v.version !== undefined) facts.version = v.version;
       byAddress.set(`${o.node.mysql.host}:${o.node.mysql.port}`, facts);
