@@ -35,7 +35,10 @@ export interface AgentStateSource {
 /** How long "no Buddy" is believed: Buddy starts a little after searchd, so a negative answer is re-checked. */
 export const BUDDY_NEGATIVE_TTL_MS = 30_000;
 
-/** Per-process memory of which nodes run Buddy (keyed by the node's MySQL address). */
+/** How long a node's version is believed while it keeps answering (a restart that fails an observation forgets it). */
+export const VERSION_TTL_MS = 60_000;
+
+/** Per-process memory of which nodes run Buddy and which version they run (keyed by the node's MySQL address). */
 export class CapabilityCache {
   private readonly buddy = new Map<string, { value: boolean; at: number }>();
   constructor(private readonly now: () => number = Date.now) {}
@@ -51,6 +54,25 @@ export class CapabilityCache {
   /** Forget a node (e.g. after it restarted with another binary). */
   forget(node: string): void {
     this.buddy.delete(node);
+    this.versions.delete(node);
+  }
+
+  private readonly versions = new Map<string, { value: string; at: number }>();
+
+  /** searchd's version as last read, for VERSION_TTL_MS while the node keeps answering. */
+  version(node: string): string | undefined {
+    const entry = this.versions.get(node);
+    if (entry === undefined || this.now() - entry.at > VERSION_TTL_MS) return undefined;
+    return entry.value;
+  }
+
+  setVersion(node: string, value: string): void {
+    this.versions.set(node, { value, at: this.now() });
+  }
+
+  /** The node did not answer: it may come back as another binary. */
+  forgetVersion(node: string): void {
+    this.versions.delete(node);
   }
 }
 
@@ -66,6 +88,8 @@ export interface ObserveNodeDeps {
   countTables?: readonly string[];
   /** RT tables (full names) whose `DESCRIBE` to read, when present */
   describeTables?: readonly string[];
+  /** a recent agent state of this node that may stand in while its searchd answers */
+  knownAgent?: (node: NodeRef) => Observed<NodeDiskState> | undefined;
   /** node-wide facts already known for this node (by MySQL address): their statements are not sent */
   nodeFacts?: (address: string) => NodeWideFacts | undefined;
   /**
@@ -167,10 +191,16 @@ async function observeSearchd(node: NodeRef, deps: ObserveNodeDeps, timeoutMs: n
     Promise.all(managedDistributed.map(async (t) => [t, parseShowCreateTable(await q(showCreateTable(t)))] as const)),
     known !== undefined
       ? Promise.resolve(known.version)
-      : q(showStatusVersion()).then(
-          (rows) => parseShowStatus(rows)['version'],
-          () => undefined,
-        ),
+      : capabilities.version(address) !== undefined
+        ? Promise.resolve(capabilities.version(address))
+        : q(showStatusVersion()).then(
+            (rows) => {
+              const v = parseShowStatus(rows)['version'];
+              if (v !== undefined) capabilities.setVersion(address, v);
+              return v;
+            },
+            () => undefined,
+          ),
     Promise.all(
       counted.map(async (t) => {
         try {
@@ -208,6 +238,16 @@ export async function observeNode(node: NodeRef, deps: ObserveNodeDeps): Promise
   const started = now();
   const timeoutMs = deps.timeoutMs ?? DEFAULT_OBSERVE_TIMEOUT_MS;
   const agent = deps.agent;
+  const known = agent === undefined ? undefined : deps.knownAgent?.(node);
+  if (known !== undefined && agent !== undefined) {
+    // a recent agent state stands in while searchd answers; a node whose searchd does not answer
+    // has its agent asked now (its gate and grastate then decide what happens to it)
+    const searchd = await observed(() => observeSearchd(node, deps, timeoutMs));
+    if (!searchd.ok) (deps.capabilities ?? defaultCapabilities).forgetVersion(`${node.mysql.host}:${node.mysql.port}`);
+    const agentState = searchd.ok ? known : await observed(() => bounded(agent.state({ timeoutMs }), timeoutMs + 200, 'agent state', deps.signal));
+    const at = now();
+    return { node, at, durationMs: at - started, searchd, agent: agentState };
+  }
   const [searchd, agentState] = await Promise.all([
     observed(() => observeSearchd(node, deps, timeoutMs)),
     agent === undefined
@@ -216,6 +256,7 @@ export async function observeNode(node: NodeRef, deps: ObserveNodeDeps): Promise
       // bounded() enforces both the timeout and the abort
       observed(() => bounded(agent.state({ timeoutMs }), timeoutMs + 200, 'agent state', deps.signal)),
   ]);
+  if (!searchd.ok) (deps.capabilities ?? defaultCapabilities).forgetVersion(`${node.mysql.host}:${node.mysql.port}`);
   const at = now();
   return { node, at, durationMs: at - started, searchd, agent: agentState };
 }

@@ -27,7 +27,8 @@ import type { Logger } from '../lib/logger.js';
 import type { ManticorePools } from '../manticore/client.js';
 import type { ControllerMetrics } from '../observe/metrics.js';
 import { observeCluster, type NodeWideFacts } from '../observe/observe.js';
-import type { ClusterObservation } from '../observe/types.js';
+import type { ClusterObservation, Observed } from '../observe/types.js';
+import type { NodeDiskState } from '../agent/protocol.js';
 import type { ClusterStatus, TableInfo } from '../manticore/parse.js';
 import type { NodeRef, Platform } from '../platform/types.js';
 import type { FileStatusStore } from '../status/store.js';
@@ -53,6 +54,9 @@ export const MAX_TABLE_RESYNC_MS = 60_000;
 export const MIN_TABLE_DEEP_RESYNC_MS = 60_000;
 export const TABLE_DEEP_RESYNC_PER_TABLE_MS = 3_000;
 export const MAX_TABLE_DEEP_RESYNC_MS = 30 * 60_000;
+
+/** While the cluster is Ready and a node's searchd answers, its agent's state is read again at least this often. */
+export const AGENT_REREAD_AT_REST_MS = 10_000;
 
 /** At rest, a node's SHOW TABLES is read again at least this often (hand-made DDL outside any cluster). */
 export const TABLES_REREAD_AT_REST_MS = 10_000;
@@ -167,6 +171,8 @@ export class Controller implements RequestSink {
   private readonly tableSignatures = new Map<string, string>();
   /** converged tables and what they were seen with (see enqueueTablesDue) */
   private readonly quiet = new Map<string, QuietTable>();
+  /** the last agent state read of each node (by name) while its searchd answered (see knownAgent) */
+  private readonly lastAgent = new Map<string, { state: Observed<NodeDiskState>; at: number }>();
   /** the last SHOW TABLES of each node (MySQL address) read by a cluster pass (see reusableTables) */
   private readonly lastTables = new Map<string, { tables: TableInfo[]; at: number; mutations: number; cluster: string }>();
   /** node-wide facts of the last cluster pass, by MySQL address (see nodeFactsFor) */
@@ -458,6 +464,19 @@ export class Controller implements RequestSink {
   }
 
   /**
+   * A node's agent state from an earlier cluster pass, standing in while the cluster is Ready, the
+   * node's searchd answers (observeNode asks the agent at once when it does not) and the state is
+   * younger than AGENT_REREAD_AT_REST_MS. The agent's disk state (grastate, start gate) matters when
+   * searchd is down; read from every node every pass, it was the largest part of a pass at rest.
+   */
+  private knownAgent(node: string, now: number): Observed<NodeDiskState> | undefined {
+    if (!this.lastReady) return undefined;
+    const kept = this.lastAgent.get(node);
+    if (kept === undefined || now - kept.at >= AGENT_REREAD_AT_REST_MS) return undefined;
+    return kept.state;
+  }
+
+  /**
    * The cluster pass's SHOW TABLES of a node, kept from an earlier pass while nothing can have changed
    * the node's tables: no statement that changes anything went through the pools since, the node's
    * replication state (status, uuid, last committed, clustered tables: every replicated DDL moves it)
@@ -514,6 +533,7 @@ export class Controller implements RequestSink {
       pools: this.o.pools,
       agentFor: (n) => this.o.agentFor(n),
       knownTables: (address, clusters) => this.reusableTables(address, clusters, mutations, factsAt),
+      knownAgent: (n) => this.knownAgent(n.name, factsAt),
       // rows per managed table only while a split brain is reported (its condition shows each side's
       // rows): counting and describing every table on every node each pass cost most of a pass with
       // many tables, and table passes observe their own tables anyway
@@ -532,6 +552,8 @@ export class Controller implements RequestSink {
     const byAddress = new Map<string, NodeWideFacts>();
     for (const o of observations) {
       const address = `${o.node.mysql.host}:${o.node.mysql.port}`;
+      if (!o.searchd.ok || !o.agent.ok) this.lastAgent.delete(o.node.name);
+      else if (this.lastAgent.get(o.node.name)?.state !== o.agent) this.lastAgent.set(o.node.name, { state: o.agent, at: factsAt });
       if (!o.searchd.ok) {
         this.lastTables.delete(address);
         continue;

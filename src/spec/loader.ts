@@ -23,6 +23,9 @@ import { TABLES_CONFIG_ORIGIN, parseTablesConfig } from './tables-config.js';
 import type { TableContribution } from './types.js';
 import { validateDocument } from './validate.js';
 
+/** the periodic rescan is at least this far apart per spec file (200 files: every 5 s) */
+export const RESCAN_PER_FILE_MS = 25;
+
 export interface SpecStoreOptions {
   /** directory of `*.json` spec files (not recursive; names starting with '.' are skipped) */
   dir?: string;
@@ -144,7 +147,20 @@ export class SpecStore {
     if (this.closed || this.watching) return;
     this.watching = true;
     this.attachWatcher();
-    this.rescanTimer = setInterval(() => this.scanInBackground(), this.rescanMs);
+    this.scheduleRescan();
+  }
+
+  /**
+   * The periodic rescan (the fallback for events fs.watch misses) comes every rescanMs, or every
+   * RESCAN_PER_FILE_MS per spec file when that is longer: a rescan costs a stat per file.
+   */
+  private scheduleRescan(): void {
+    if (this.closed || !this.watching) return;
+    const every = Math.max(this.rescanMs, this.files.size * RESCAN_PER_FILE_MS);
+    this.rescanTimer = setTimeout(() => {
+      this.scanInBackground();
+      this.scheduleRescan();
+    }, every);
     this.rescanTimer.unref();
   }
 
@@ -152,7 +168,7 @@ export class SpecStore {
     this.closed = true;
     this.watching = false;
     if (this.debounceTimer !== undefined) clearTimeout(this.debounceTimer);
-    if (this.rescanTimer !== undefined) clearInterval(this.rescanTimer);
+    if (this.rescanTimer !== undefined) clearTimeout(this.rescanTimer);
     this.debounceTimer = undefined;
     this.rescanTimer = undefined;
     this.detachWatcher();
