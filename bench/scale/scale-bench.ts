@@ -293,6 +293,9 @@ export async function benchScale(root: string, runs: number, log: (line: string)
       f.add('controller CPU at rest (% of one core; utime+stime over the window)', cpuPct, { unit: '%', digits: 2, target: { op: '<', value: 2 } });
     }
     for (const r of rss) f.add('controller RSS at rest (VmRSS, sampled every second)', r / 2 ** 20, { unit: 'MiB', digits: 0, target: { op: '<', value: 200 } });
+    const perWindow = Math.max(1, Math.floor(rss.length / Math.max(1, runs)));
+    const windowMedian = (xs: number[]) => quantile([...xs].sort((a, b) => a - b), 0.5) / 2 ** 20;
+    notes.push(`RSS at rest by window (median MiB, in order): ${Array.from({ length: Math.max(1, runs) }, (_, i) => windowMedian(rss.slice(i * perWindow, (i + 1) * perWindow)).toFixed(0)).join(', ')}`);
     const sortedHeap = [...heap].sort((a, b) => a - b);
     notes.push(`V8 heap used at rest (GET /metrics, end of each CPU window): median ${quantile(sortedHeap, 0.5).toFixed(0)} MiB (${sortedHeap[0]?.toFixed(0)}–${sortedHeap[sortedHeap.length - 1]?.toFixed(0)} MiB)`);
 

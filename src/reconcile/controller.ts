@@ -64,8 +64,17 @@ export const TABLES_REREAD_AT_REST_MS = 10_000;
 /** Per node, the type of every table it has (SHOW TABLES as a map), or undefined when searchd did not answer. */
 export type TableTypesByNode = { node: string; types: Map<string, string> | undefined }[];
 
+/** SHOW TABLES lists as maps, built once per list (the cluster pass keeps a node's list while nothing changed). */
+const typeMaps = new WeakMap<readonly { name: string; type: string }[], Map<string, string>>();
+
+export function tableTypesOf(tables: readonly { name: string; type: string }[]): Map<string, string> {
+  let m = typeMaps.get(tables);
+  if (m === undefined) typeMaps.set(tables, (m = new Map(tables.map((t) => [t.name, t.type]))));
+  return m;
+}
+
 export function tableTypesByNode(observations: ClusterObservation): TableTypesByNode {
-  return observations.map((o) => ({ node: o.node.name, types: o.searchd.ok ? new Map(o.searchd.value.tables.map((t) => [t.name, t.type])) : undefined }));
+  return observations.map((o) => ({ node: o.node.name, types: o.searchd.ok ? tableTypesOf(o.searchd.value.tables) : undefined }));
 }
 
 /** What a cluster pass sees of one managed table: per node, reachable and its tables' types. */
@@ -169,6 +178,8 @@ export class Controller implements RequestSink {
   private countRowsInClusterPass = false;
   private lastTableResyncAt = 0;
   private readonly tableSignatures = new Map<string, string>();
+  /** the table-type maps of the last cluster pass, per node in order (see enqueueTablesDue) */
+  private lastLists: (Map<string, string> | undefined)[] | undefined;
   /** converged tables and what they were seen with (see enqueueTablesDue) */
   private readonly quiet = new Map<string, QuietTable>();
   /** the last agent state read of each node (by name) while its searchd answered (see knownAgent) */
@@ -405,11 +416,16 @@ export class Controller implements RequestSink {
     const byNode = tableTypesByNode(observations);
     const clusterState = clusterStateSignature(this.o.clusterName, observations);
     const generations = new Map(this.o.specs.specs().map((s) => [s.spec.name, s.generation]));
+    // the same table lists as the last pass (each node's SHOW TABLES kept) and the same tables: every
+    // presence signature is what it was, so none is built again
+    const lists = byNode.map((b) => b.types);
+    const sameLists = this.lastLists !== undefined && this.lastLists.length === lists.length && lists.every((l, i) => l !== undefined && l === this.lastLists?.[i]) && names.every((n) => this.tableSignatures.has(n));
+    this.lastLists = lists;
     let due = 0;
     const seen = new Set<string>();
     for (const name of names) {
       seen.add(name);
-      const signature = tablePresenceSignature(name, byNode);
+      const signature = sameLists ? (this.tableSignatures.get(name) as string) : tablePresenceSignature(name, byNode);
       const changed = this.tableSignatures.get(name) !== signature;
       this.tableSignatures.set(name, signature);
       if (changed) {
@@ -561,7 +577,7 @@ export class Controller implements RequestSink {
       const v = o.searchd.value;
       const kept = this.lastTables.get(address);
       if (kept === undefined || kept.tables !== v.tables) this.lastTables.set(address, { tables: v.tables, at: factsAt, mutations, cluster: nodeClusterSignature(this.o.clusterName, v.clusters) });
-      const facts: NodeWideFacts = { buddy: v.buddy, clusters: v.clusters, tables: v.tables, frozen: v.frozen, tableTypes: new Map(v.tables.map((t) => [t.name, t.type])) };
+      const facts: NodeWideFacts = { buddy: v.buddy, clusters: v.clusters, tables: v.tables, frozen: v.frozen, tableTypes: tableTypesOf(v.tables) };
       if (v.version !== undefined) facts.version = v.version;
       byAddress.set(`${o.node.mysql.host}:${o.node.mysql.port}`, facts);
     }
