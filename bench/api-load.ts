@@ -23,6 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../src/sim/launcher.js';
 import { freePort } from '../test/helpers/controller-process.js';
+import { stopChild } from './lib/child.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -126,12 +127,7 @@ class Stack {
     this.agent.destroy();
     const c = this.child;
     this.child = undefined;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    const exited = new Promise<void>((r) => c.once('exit', () => r()));
-    c.kill('SIGTERM');
-    const timer = setTimeout(() => c.kill('SIGKILL'), LIMIT.exit);
-    await exited;
-    clearTimeout(timer);
+    await stopChild(c, LIMIT.exit);
   }
 
   /** CPU seconds (user + system) the controller process has used so far */

@@ -25,6 +25,7 @@ import { LocalPlatform } from '../../src/platform/local/local-platform.js';
 import type { NodeRef } from '../../src/platform/types.js';
 import { repoRoot, resolveBinaries } from '../../src/sim/launcher.js';
 import { Figures, freePort, quantile, sleep, waitFor } from '../lib/stats.js';
+import { stopChild } from '../lib/child.js';
 
 const CLUSTER = 'scale';
 const TOKEN = 'bench-scale-token-0123456789abcdef';
@@ -69,12 +70,7 @@ class Controller {
   async stop(): Promise<void> {
     const c = this.child;
     this.child = undefined;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    const exited = new Promise<void>((r) => c.once('exit', () => r()));
-    c.kill('SIGTERM');
-    const timer = setTimeout(() => c.kill('SIGKILL'), LIMIT.exit);
-    await exited;
-    clearTimeout(timer);
+    await stopChild(c, LIMIT.exit);
   }
 
   get pid(): number {
