@@ -467,15 +467,16 @@ export class Controller implements RequestSink {
    * The node-wide facts (clusters, tables, locks, version) a table pass may take from the last
    * cluster pass instead of reading them again on every node: only while no statement that changes
    * anything went through the pools since that pass began, the pass is younger than one resync
-   * period, and the table has no operation under way (its agents' jobs run SQL of their own). With
+   * period, and no operation is under way (agents' jobs run SQL of their own: a backup's FREEZE must
+   * reach every table pass's guardNoFrozenTables at once, not one cluster pass later). With
    * hundreds of tables, SHOW TABLES and the cluster status (whose index list names every table) read
    * per table pass made a full pass grow with the square of the tables.
    */
-  private nodeFactsFor(key: string): ((address: string) => NodeWideFacts | undefined) | undefined {
+  private nodeFactsFor(): ((address: string) => NodeWideFacts | undefined) | undefined {
     const f = this.nodeFacts;
     if (f === undefined || this.o.pools.mutations() !== f.mutations) return undefined;
     if (this.clock.now() - f.at > (this.o.resyncMs ?? DEFAULT_RESYNC_MS)) return undefined;
-    if (this.o.status.hasActiveOperation(key)) return undefined;
+    if (this.o.status.hasActiveOperation()) return undefined;
     return (address) => f.byAddress.get(address);
   }
 
@@ -648,7 +649,7 @@ export class Controller implements RequestSink {
     const nodes = await this.o.platform.listNodes();
     // searchd only: a table pass reads no agent state (the cluster pass does), and with many tables
     // an agent request per node per table pass was most of the agents' and the controller's work
-    const nodeFacts = this.nodeFactsFor(tableKey(this.o.clusterName, table));
+    const nodeFacts = this.nodeFactsFor();
     const observations = await observeCluster(nodes, {
       pools: this.o.pools,
       ...(nodeFacts !== undefined ? { nodeFacts } : {}),

@@ -151,9 +151,9 @@ export class FileStatusStore implements StatusReader, StatusWriter, AuditLog {
     return clone(this.ops);
   }
 
-  /** Whether an operation of this reconcile key is pending or running (no copy of the records). */
-  hasActiveOperation(key: string): boolean {
-    return this.ops.some((o) => o.key === key && (o.state === 'pending' || o.state === 'running'));
+  /** Whether an operation (of this reconcile key, or of any) is pending or running (no copy of the records). */
+  hasActiveOperation(key?: string): boolean {
+    return this.ops.some((o) => (key === undefined || o.key === key) && (o.state === 'pending' || o.state === 'running'));
   }
 
   operation(id: string): OperationRecord | undefined {
