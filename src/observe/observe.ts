@@ -41,6 +41,7 @@ export const VERSION_TTL_MS = 60_000;
 /** Per-process memory of which nodes run Buddy and which version they run (keyed by the node's MySQL address). */
 export class CapabilityCache {
   private readonly buddy = new Map<string, { value: boolean; at: number }>();
+  private readonly versions = new Map<string, { value: string; at: number }>();
   constructor(private readonly now: () => number = Date.now) {}
   get(node: string): boolean | undefined {
     const entry = this.buddy.get(node);
@@ -56,8 +57,6 @@ export class CapabilityCache {
     this.buddy.delete(node);
     this.versions.delete(node);
   }
-
-  private readonly versions = new Map<string, { value: string; at: number }>();
 
   /** searchd's version as last read, for VERSION_TTL_MS while the node keeps answering. */
   version(node: string): string | undefined {
@@ -186,21 +185,20 @@ async function observeSearchd(node: NodeRef, deps: ObserveNodeDeps, timeoutMs: n
   const described = (deps.describeTables ?? []).filter((t) => present.has(t));
   const capabilities = deps.capabilities ?? defaultCapabilities;
   const knownBuddy = known !== undefined ? known.buddy : capabilities.get(address);
+  const knownVersion = capabilities.version(address);
 
   const [defs, version, counts, buddy, schemas] = await Promise.all([
     Promise.all(managedDistributed.map(async (t) => [t, parseShowCreateTable(await q(showCreateTable(t)))] as const)),
-    known !== undefined
-      ? Promise.resolve(known.version)
-      : capabilities.version(address) !== undefined
-        ? Promise.resolve(capabilities.version(address))
-        : q(showStatusVersion()).then(
-            (rows) => {
-              const v = parseShowStatus(rows)['version'];
-              if (v !== undefined) capabilities.setVersion(address, v);
-              return v;
-            },
-            () => undefined,
-          ),
+    known !== undefined || knownVersion !== undefined
+      ? Promise.resolve(known !== undefined ? known.version : knownVersion)
+      : q(showStatusVersion()).then(
+          (rows) => {
+            const v = parseShowStatus(rows)['version'];
+            if (v !== undefined) capabilities.setVersion(address, v);
+            return v;
+          },
+          () => undefined,
+        ),
     Promise.all(
       counted.map(async (t) => {
         try {
@@ -238,24 +236,23 @@ export async function observeNode(node: NodeRef, deps: ObserveNodeDeps): Promise
   const started = now();
   const timeoutMs = deps.timeoutMs ?? DEFAULT_OBSERVE_TIMEOUT_MS;
   const agent = deps.agent;
+  // the long-lived pass signal is not handed to the client (each request would add a listener to it);
+  // bounded() enforces both the timeout and the abort
+  const askAgent = (): Promise<Observed<NodeDiskState>> =>
+    agent === undefined
+      ? Promise.resolve({ ok: false, error: 'no agent configured for this node' })
+      : observed(() => bounded(agent.state({ timeoutMs }), timeoutMs + 200, 'agent state', deps.signal));
   const known = agent === undefined ? undefined : deps.knownAgent?.(node);
-  if (known !== undefined && agent !== undefined) {
+  let searchd: Observed<SearchdObservation>;
+  let agentState: Observed<NodeDiskState>;
+  if (known !== undefined) {
     // a recent agent state stands in while searchd answers; a node whose searchd does not answer
     // has its agent asked now (its gate and grastate then decide what happens to it)
-    const searchd = await observed(() => observeSearchd(node, deps, timeoutMs));
-    if (!searchd.ok) (deps.capabilities ?? defaultCapabilities).forgetVersion(`${node.mysql.host}:${node.mysql.port}`);
-    const agentState = searchd.ok ? known : await observed(() => bounded(agent.state({ timeoutMs }), timeoutMs + 200, 'agent state', deps.signal));
-    const at = now();
-    return { node, at, durationMs: at - started, searchd, agent: agentState };
+    searchd = await observed(() => observeSearchd(node, deps, timeoutMs));
+    agentState = searchd.ok ? known : await askAgent();
+  } else {
+    [searchd, agentState] = await Promise.all([observed(() => observeSearchd(node, deps, timeoutMs)), askAgent()]);
   }
-  const [searchd, agentState] = await Promise.all([
-    observed(() => observeSearchd(node, deps, timeoutMs)),
-    agent === undefined
-      ? Promise.resolve<Observed<NodeDiskState>>({ ok: false, error: 'no agent configured for this node' })
-      : // the long-lived pass signal is not handed to the client (each request would add a listener to it);
-      // bounded() enforces both the timeout and the abort
-      observed(() => bounded(agent.state({ timeoutMs }), timeoutMs + 200, 'agent state', deps.signal)),
-  ]);
   if (!searchd.ok) (deps.capabilities ?? defaultCapabilities).forgetVersion(`${node.mysql.host}:${node.mysql.port}`);
   const at = now();
   return { node, at, durationMs: at - started, searchd, agent: agentState };

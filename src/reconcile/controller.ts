@@ -93,14 +93,12 @@ export function clusterStateSignature(clusterName: string, observations: Cluster
   return observations
     .map((o) => {
       if (!o.searchd.ok) return `${o.node.name}:down`;
-      const c = o.searchd.value.clusters.find((x) => x.name === clusterName);
-      const cluster = c === undefined ? 'none' : `${c.status}/${c.nodeState}/${c.stateUuid ?? ''}/${c.lastCommitted ?? c.seqno ?? ''}/${c.indexes.length}`;
-      return `${o.node.name}:${cluster}:${[...o.searchd.value.frozen].sort().join(',')}`;
+      return `${o.node.name}:${nodeClusterSignature(clusterName, o.searchd.value.clusters)}:${[...o.searchd.value.frozen].sort().join(',')}`;
     })
     .join('|');
 }
 
-/** One node's replication state as far as its tables go (see Controller.reusableTables). */
+/** One node's replication state as far as its tables go (see clusterStateSignature, Controller.reusableTables). */
 function nodeClusterSignature(clusterName: string, clusters: readonly ClusterStatus[]): string {
   const c = clusters.find((x) => x.name === clusterName);
   if (c === undefined) return `none:${clusters.length}`;
@@ -580,7 +578,7 @@ export class Controller implements RequestSink {
       if (kept === undefined || kept.tables !== v.tables) this.lastTables.set(address, { tables: v.tables, at: factsAt, mutations, cluster: nodeClusterSignature(this.o.clusterName, v.clusters) });
       const facts: NodeWideFacts = { buddy: v.buddy, clusters: v.clusters, tables: v.tables, frozen: v.frozen, tableTypes: tableTypesOf(v.tables) };
       if (v.version !== undefined) facts.version = v.version;
-      byAddress.set(`${o.node.mysql.host}:${o.node.mysql.port}`, facts);
+      byAddress.set(address, facts);
     }
     this.nodeFacts = { at: factsAt, mutations, byAddress };
     // a split-brain repair runs first: it may hold the cluster (formation does not act meanwhile)

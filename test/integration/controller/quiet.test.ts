@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { startStack, type RunningStack } from '../../../src/bin/controller.js';
+import { runMctl } from '../../../src/cli/main.js';
 import { loadControllerConfig } from '../../../src/config/controller.js';
 import { silentLogger } from '../../../src/lib/logger.js';
 import { parseDistributedDefinition, parseShowCreateTable } from '../../../src/manticore/parse.js';
@@ -139,4 +140,15 @@ test('POST /api/reconcile reads every table again at once; a body with fields is
   assert.match(JSON.stringify(bad.body), /body/);
   const anon = await fetch(`${stack.url}/api/reconcile`, { method: 'POST' });
   assert.equal(anon.status, 401);
+});
+
+test('mctl reconcile asks for the same full re-read; extra arguments are a usage error', { timeout: 60_000 }, async () => {
+  const before = await settled(3 * RESYNC_MS);
+  const env = { MCTL_SERVER: stack.url!, MCTL_TOKEN: TOKEN };
+  const out: string[] = [];
+  const io = { out: (t: string) => out.push(t), err: (t: string) => out.push(t) };
+  assert.equal(await runMctl(['reconcile'], env, io, new AbortController().signal), 0, out.join(''));
+  assert.match(out.join(''), /reconcile requested: 2 keys queued/);
+  await waitFor(async () => (await tablePasses()) > before, 'replicate', 'a table pass after mctl reconcile');
+  assert.equal(await runMctl(['reconcile', 'quiet'], env, io, new AbortController().signal), 2);
 });

@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -13,18 +12,7 @@ import { ManticorePools } from '../../../src/manticore/client.js';
 import { observeNode, type NodeWideFacts } from '../../../src/observe/observe.js';
 import type { NodeRef } from '../../../src/platform/types.js';
 import { SimNode } from '../../../src/sim/node.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../../helpers/controller-process.js';
 
 let node: SimNode;
 let ref: NodeRef;
