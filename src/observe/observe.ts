@@ -5,8 +5,8 @@
  *
  * SQL parts of one node (run in parallel):
  *   SHOW STATUS LIKE 'cluster%'   → clusters (parseClusterStatuses)   } required: if any fails,
- *   SHOW TABLES                   → tables                            } searchd is { ok: false }
- *   SHOW LOCKS                    → frozen tables                     }
+ *   SHOW TABLES                   → tables                            } searchd is { ok: false };
+ *   SHOW LOCKS                    → frozen tables                     } the last two may be kept (knownLists)
  *   SHOW CREATE TABLE <t>         → managed distributed tables present on the node (required too)
  *   SHOW STATUS LIKE 'version'    → version (optional)
  *   SELECT COUNT(*) FROM <t>      → rows of the tables asked for, when present (optional, per table)
@@ -20,7 +20,7 @@ import type { NodeDiskState } from '../agent/protocol.js';
 import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { ManticorePools } from '../manticore/client.js';
-import { type ClusterStatus, type TableInfo, parseClusterStatuses, parseCount, parseDescribe, parseShowCreateTable, parseShowLocks, parseShowStatus, parseShowTables } from '../manticore/parse.js';
+import { type ClusterStatus, type Row, type TableInfo, parseClusterStatuses, parseCount, parseDescribe, parseShowCreateTable, parseShowLocks, parseShowStatus, parseShowTables } from '../manticore/parse.js';
 import { describe, selectCount, showAllClusterStatus, showCreateTable, showLocks, showStatusVersion, showTables, showVersion } from '../manticore/sql.js';
 import type { NodeRef } from '../platform/types.js';
 import type { ClusterObservation, NodeObservation, Observed, SearchdObservation } from './types.js';
@@ -92,16 +92,29 @@ export interface ObserveNodeDeps {
   /** node-wide facts already known for this node (by MySQL address): their statements are not sent */
   nodeFacts?: (address: string) => NodeWideFacts | undefined;
   /**
-   * Asked with the node's clusters (just read): a table list still known to be current, so that
-   * SHOW TABLES is not sent (the caller decides when that holds: see Controller.reusableTables)
+   * Asked with the node's clusters (just read): the table list and the frozen tables still known to be
+   * current, so that SHOW TABLES and SHOW LOCKS are not sent for what it returns (the caller decides
+   * when that holds: see Controller.reusableLists). With it, the cluster status is read first.
    */
-  knownTables?: (address: string, clusters: readonly ClusterStatus[]) => TableInfo[] | undefined;
+  knownLists?: (address: string, clusters: readonly ClusterStatus[]) => KnownLists | undefined;
   /** timeout of each part */
   timeoutMs?: number;
   signal?: AbortSignal;
   capabilities?: CapabilityCache;
   logger?: Logger;
   now?: () => number;
+}
+
+/** Node lists kept from an earlier observation (ObserveNodeDeps.knownLists): each one given is not read. */
+export interface KnownLists {
+  tables?: TableInfo[];
+  /** handed on as is (not copied): the holder can tell a kept list from one read again by identity */
+  frozen?: string[];
+}
+
+/** Frozen tables in SHOW LOCKS rows (one name once, whichever freezes hold it). */
+function frozenOf(rows: readonly Row[]): string[] {
+  return [...new Set(parseShowLocks(rows).filter((l) => l.lockType.includes('freeze')).map((l) => l.name))];
 }
 
 /** What one node's searchd says about itself as a whole (not about one table). */
@@ -157,26 +170,18 @@ async function observeSearchd(node: NodeRef, deps: ObserveNodeDeps, timeoutMs: n
   } else {
     let clusters: ClusterStatus[];
     let tables: TableInfo[];
-    let lockRows: Awaited<ReturnType<typeof q>>;
-    if (deps.knownTables === undefined) {
-      const [statusRows, tableRows, locks] = await Promise.all([q(showAllClusterStatus()), q(showTables()), q(showLocks())]);
+    let frozen: string[];
+    if (deps.knownLists === undefined) {
+      const [statusRows, tableRows, lockRows] = await Promise.all([q(showAllClusterStatus()), q(showTables()), q(showLocks())]);
       clusters = parseClusterStatuses(statusRows);
       tables = parseShowTables(tableRows);
-      lockRows = locks;
+      frozen = frozenOf(lockRows);
     } else {
-      const [statusRows, locks] = await Promise.all([q(showAllClusterStatus()), q(showLocks())]);
-      clusters = parseClusterStatuses(statusRows);
-      lockRows = locks;
-      tables = deps.knownTables(address, clusters) ?? parseShowTables(await q(showTables()));
+      clusters = parseClusterStatuses(await q(showAllClusterStatus()));
+      const kept = deps.knownLists(address, clusters);
+      [tables, frozen] = await Promise.all([kept?.tables ?? q(showTables()).then(parseShowTables), kept?.frozen ?? q(showLocks()).then(frozenOf)]);
     }
-    obs = {
-      buddy: false,
-      clusters,
-      tables,
-      distributed: {},
-      rows: {},
-      frozen: [...new Set(parseShowLocks(lockRows).filter((l) => l.lockType.includes('freeze')).map((l) => l.name))],
-    };
+    obs = { buddy: false, clusters, tables, distributed: {}, rows: {}, frozen };
   }
   const present: ReadonlyMap<string, string> = known?.tableTypes ?? new Map(obs.tables.map((t) => [t.name, t.type]));
 

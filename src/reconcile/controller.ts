@@ -26,8 +26,8 @@ import { errorMessage, ValidationError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { ManticorePools } from '../manticore/client.js';
 import type { ControllerMetrics } from '../observe/metrics.js';
-import { observeCluster, type NodeWideFacts } from '../observe/observe.js';
-import type { ClusterObservation, Observed } from '../observe/types.js';
+import { observeCluster, type KnownLists, type NodeWideFacts } from '../observe/observe.js';
+import type { ClusterObservation, Observed, SearchdObservation } from '../observe/types.js';
 import type { NodeDiskState } from '../agent/protocol.js';
 import type { ClusterStatus, TableInfo } from '../manticore/parse.js';
 import type { NodeRef, Platform } from '../platform/types.js';
@@ -58,7 +58,10 @@ export const MAX_TABLE_DEEP_RESYNC_MS = 30 * 60_000;
 /** While the cluster is Ready and a node's searchd answers, its agent's state is read again at least this often. */
 export const AGENT_REREAD_AT_REST_MS = 10_000;
 
-/** At rest, a node's SHOW TABLES is read again at least this often (hand-made DDL outside any cluster). */
+/**
+ * At rest, a node's SHOW TABLES and SHOW LOCKS are read again at least this often (hand-made DDL outside
+ * any cluster, a FREEZE run over a direct connection).
+ */
 export const TABLES_REREAD_AT_REST_MS = 10_000;
 
 /** Per node, the type of every table it has (SHOW TABLES as a map), or undefined when searchd did not answer. */
@@ -98,11 +101,25 @@ export function clusterStateSignature(clusterName: string, observations: Cluster
     .join('|');
 }
 
-/** One node's replication state as far as its tables go (see clusterStateSignature, Controller.reusableTables). */
+/** One node's replication state as far as its tables go (see clusterStateSignature, Controller.reusableLists). */
 function nodeClusterSignature(clusterName: string, clusters: readonly ClusterStatus[]): string {
   const c = clusters.find((x) => x.name === clusterName);
   if (c === undefined) return `none:${clusters.length}`;
   return `${c.status}/${c.nodeState}/${c.stateUuid ?? ''}/${c.lastCommitted ?? c.seqno ?? ''}/${[...c.indexes].sort().join(',')}/${clusters.length}`;
+}
+
+/** A node's SHOW TABLES and SHOW LOCKS as a cluster pass read them (see Controller.reusableLists). */
+interface KeptLists {
+  tables: TableInfo[];
+  tablesAt: number;
+  frozen: string[];
+  frozenAt: number;
+  /** read while the cluster was Ready and no operation ran */
+  frozenAtRest: boolean;
+  /** ManticorePools.mutations() when the pass that read them began */
+  mutations: number;
+  /** nodeClusterSignature then */
+  cluster: string;
 }
 
 /** A table whose last pass converged: skipped by the periodic resync while nothing it depends on moved. */
@@ -177,13 +194,13 @@ export class Controller implements RequestSink {
   private lastTableResyncAt = 0;
   private readonly tableSignatures = new Map<string, string>();
   /** the table-type maps of the last cluster pass, per node in order (see enqueueTablesDue) */
-  private lastLists: (Map<string, string> | undefined)[] | undefined;
+  private lastTypeMaps: (Map<string, string> | undefined)[] | undefined;
   /** converged tables and what they were seen with (see enqueueTablesDue) */
   private readonly quiet = new Map<string, QuietTable>();
   /** the last agent state read of each node (by name) while its searchd answered (see knownAgent) */
   private readonly lastAgent = new Map<string, { state: Observed<NodeDiskState>; at: number }>();
-  /** the last SHOW TABLES of each node (MySQL address) read by a cluster pass (see reusableTables) */
-  private readonly lastTables = new Map<string, { tables: TableInfo[]; at: number; mutations: number; cluster: string }>();
+  /** the last SHOW TABLES and SHOW LOCKS of each node (MySQL address) read by a cluster pass (see reusableLists) */
+  private readonly lastLists = new Map<string, KeptLists>();
   /** node-wide facts of the last cluster pass, by MySQL address (see nodeFactsFor) */
   private nodeFacts: { at: number; mutations: number; byAddress: Map<string, NodeWideFacts> } | undefined;
   private readonly repair: RepairCoordinator;
@@ -417,8 +434,9 @@ export class Controller implements RequestSink {
     // the same table lists as the last pass (each node's SHOW TABLES kept) and the same tables: every
     // presence signature is what it was, so none is built again
     const lists = byNode.map((b) => b.types);
-    const sameLists = this.lastLists !== undefined && this.lastLists.length === lists.length && lists.every((l, i) => l !== undefined && l === this.lastLists?.[i]) && names.every((n) => this.tableSignatures.has(n));
-    this.lastLists = lists;
+    const sameLists =
+      this.lastTypeMaps !== undefined && this.lastTypeMaps.length === lists.length && lists.every((l, i) => l !== undefined && l === this.lastTypeMaps?.[i]) && names.every((n) => this.tableSignatures.has(n));
+    this.lastTypeMaps = lists;
     let due = 0;
     const seen = new Set<string>();
     for (const name of names) {
@@ -492,20 +510,49 @@ export class Controller implements RequestSink {
   }
 
   /**
-   * The cluster pass's SHOW TABLES of a node, kept from an earlier pass while nothing can have changed
-   * the node's tables: no statement that changes anything went through the pools since, the node's
+   * The cluster pass's SHOW TABLES and SHOW LOCKS of a node, kept from an earlier pass while nothing can
+   * have changed them: no statement that changes anything went through the pools since, the node's
    * replication state (status, uuid, last committed, clustered tables: every replicated DDL moves it)
    * is the same, and the list is younger than TABLES_REREAD_AT_REST_MS (which bounds how long a
-   * hand-made change of a table outside the cluster goes unseen). With 200 tables a node answers
-   * SHOW TABLES with 800 rows: read from 10 nodes every pass, it was most of the controller's work
-   * at rest.
+   * hand-made change outside the controller goes unseen). With 200 tables a node answers SHOW TABLES
+   * with 800 rows: read from 10 nodes every pass, it was most of the controller's work at rest.
+   *
+   * The frozen tables are kept only while the cluster is Ready and no operation is under way, now and
+   * when they were read: a backup's FREEZE comes from an agent's job (not through these pools), and a
+   * node joins only when the cluster is not Ready (the join effects read the donor's locks again right
+   * before JOIN CLUSTER in any case).
    */
-  private reusableTables(address: string, clusters: readonly ClusterStatus[], mutations: number, now: number): TableInfo[] | undefined {
-    const kept = this.lastTables.get(address);
+  private reusableLists(address: string, clusters: readonly ClusterStatus[], mutations: number, now: number): KnownLists | undefined {
+    const kept = this.lastLists.get(address);
     if (kept === undefined || kept.mutations !== mutations || this.o.pools.mutations() !== mutations) return undefined;
-    if (now - kept.at >= TABLES_REREAD_AT_REST_MS) return undefined;
     if (kept.cluster !== nodeClusterSignature(this.o.clusterName, clusters)) return undefined;
-    return kept.tables;
+    const lists: KnownLists = {};
+    if (now - kept.tablesAt < TABLES_REREAD_AT_REST_MS) lists.tables = kept.tables;
+    if (kept.frozenAtRest && this.frozenAtRest() && now - kept.frozenAt < TABLES_REREAD_AT_REST_MS) lists.frozen = kept.frozen;
+    return lists;
+  }
+
+  /** Whether SHOW LOCKS read now may be kept (see reusableLists). */
+  private frozenAtRest(): boolean {
+    return this.lastReady && !this.o.status.hasActiveOperation();
+  }
+
+  /** Records what a cluster pass read of a node's lists: a list handed back by reusableLists keeps its time. */
+  private keepLists(address: string, v: SearchdObservation, mutations: number, at: number, atRest: boolean): void {
+    const kept = this.lastLists.get(address);
+    const cluster = nodeClusterSignature(this.o.clusterName, v.clusters);
+    const same = kept !== undefined && kept.mutations === mutations && kept.cluster === cluster;
+    const tablesKept = same && kept.tables === v.tables;
+    const frozenKept = same && kept.frozenAtRest && atRest && kept.frozen === v.frozen;
+    this.lastLists.set(address, {
+      tables: v.tables,
+      tablesAt: tablesKept ? kept.tablesAt : at,
+      frozen: v.frozen,
+      frozenAt: frozenKept ? kept.frozenAt : at,
+      frozenAtRest: atRest,
+      mutations,
+      cluster,
+    });
   }
 
   /** Every table the controller manages: in the specs, or retired but still known to the status store. */
@@ -547,7 +594,7 @@ export class Controller implements RequestSink {
     const observations = await observeCluster(nodes, {
       pools: this.o.pools,
       agentFor: (n) => this.o.agentFor(n),
-      knownTables: (address, clusters) => this.reusableTables(address, clusters, mutations, factsAt),
+      knownLists: (address, clusters) => this.reusableLists(address, clusters, mutations, factsAt),
       knownAgent: (n) => this.knownAgent(n.name, factsAt),
       // rows per managed table only while a split brain is reported (its condition shows each side's
       // rows): counting and describing every table on every node each pass cost most of a pass with
@@ -565,17 +612,17 @@ export class Controller implements RequestSink {
       logger,
     });
     const byAddress = new Map<string, NodeWideFacts>();
+    const atRest = this.frozenAtRest();
     for (const o of observations) {
       const address = `${o.node.mysql.host}:${o.node.mysql.port}`;
       if (!o.searchd.ok || !o.agent.ok) this.lastAgent.delete(o.node.name);
       else if (this.lastAgent.get(o.node.name)?.state !== o.agent) this.lastAgent.set(o.node.name, { state: o.agent, at: factsAt });
       if (!o.searchd.ok) {
-        this.lastTables.delete(address);
+        this.lastLists.delete(address);
         continue;
       }
       const v = o.searchd.value;
-      const kept = this.lastTables.get(address);
-      if (kept === undefined || kept.tables !== v.tables) this.lastTables.set(address, { tables: v.tables, at: factsAt, mutations, cluster: nodeClusterSignature(this.o.clusterName, v.clusters) });
+      this.keepLists(address, v, mutations, factsAt, atRest);
       const facts: NodeWideFacts = { buddy: v.buddy, clusters: v.clusters, tables: v.tables, frozen: v.frozen, tableTypes: tableTypesOf(v.tables) };
       if (v.version !== undefined) facts.version = v.version;
       byAddress.set(address, facts);

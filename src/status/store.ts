@@ -70,7 +70,7 @@ function nodeSignature(node: NodeStatusView): string {
 /** The cluster view without observation times: what is worth writing to disk again when it changes. */
 function clusterSignature(view: Omit<ClusterStatusView, 'conditions'>): string {
   const { nodes, conditions: _conditions, ...rest } = view as ClusterStatusView;
-  return JSON.stringify({ ...rest, nodes: nodes.map(nodeSignature) });
+  return `${JSON.stringify(rest)}\n${nodes.map(nodeSignature).join('\n')}`;
 }
 
 export class FileStatusStore implements StatusReader, StatusWriter, AuditLog {
@@ -87,6 +87,8 @@ export class FileStatusStore implements StatusReader, StatusWriter, AuditLog {
   private readonly maxAudit: number;
   private audit: AuditRecord[] = [];
   private readonly listeners = new Set<(event: StatusEvent) => void>();
+  /** the held cluster view's signature and its nodes' (see setCluster), once set */
+  private clusterSig: { signature: string; nodes: Map<string, string> } | undefined;
 
   private constructor(options: StatusStoreOptions) {
     this.dir = options.dataDir === undefined ? undefined : join(options.dataDir, STATUS_DIR);
@@ -175,16 +177,28 @@ export class FileStatusStore implements StatusReader, StatusWriter, AuditLog {
   // writer (named mutations)
 
   setCluster(view: Omit<ClusterStatusView, 'conditions'>): void {
-    const before = new Map(this.state.cluster.nodes.map((n) => [n.name, nodeSignature(n)]));
-    const unchanged = clusterSignature(this.state.cluster) === clusterSignature(view);
-    const { conditions: _ignored, ...plain } = view as ClusterStatusView;
-    this.state.cluster = clone(plain);
-    // every pass observes anew; only a change besides the observation times is written (state.json holds every table)
-    if (!unchanged) this.persistState();
-    const at = this.nowIso();
-    for (const node of view.nodes) {
-      if (before.get(node.name) !== nodeSignature(node)) this.emit({ type: 'node', at, node: clone(node) });
+    const { conditions: _ignored, nodes, ...rest } = view as ClusterStatusView;
+    const nodeSigs = nodes.map(nodeSignature);
+    const signature = `${JSON.stringify(rest)}\n${nodeSigs.join('\n')}`;
+    const before = this.clusterSig ?? { signature: clusterSignature(this.state.cluster), nodes: new Map(this.state.cluster.nodes.map((n) => [n.name, nodeSignature(n)])) };
+    const current = this.state.cluster.nodes;
+    if (signature === before.signature && current.length === nodes.length) {
+      // every pass observes anew: when nothing but the observation times moved (the common case at
+      // rest), only those are taken, with no copy of the view and nothing written or emitted
+      nodes.forEach((n, i) => {
+        const held = current[i];
+        if (held !== undefined) held.observedAt = n.observedAt;
+      });
+      return;
     }
+    this.state.cluster = clone({ ...rest, nodes });
+    this.clusterSig = { signature, nodes: new Map(nodes.map((n, i) => [n.name, nodeSigs[i] as string])) };
+    // only a change besides the observation times is written (state.json holds every table)
+    this.persistState();
+    const at = this.nowIso();
+    nodes.forEach((node, i) => {
+      if (before.nodes.get(node.name) !== nodeSigs[i]) this.emit({ type: 'node', at, node: clone(node) });
+    });
   }
 
   setConditions(scope: string, conditions: ConditionInput[]): void {

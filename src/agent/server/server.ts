@@ -60,6 +60,9 @@ export async function createAgentDeps(config: AgentServerConfig, options: StartA
   };
 }
 
+/** How long an idle client connection stays open (announced as `Keep-Alive: timeout=65`). */
+export const AGENT_KEEP_ALIVE_MS = 65_000;
+
 export async function startAgentServer(config: AgentServerConfig, options: StartAgentOptions = {}): Promise<AgentServer> {
   const deps = await createAgentDeps(config, options);
   const app = createAgentApp(deps);
@@ -67,6 +70,9 @@ export async function startAgentServer(config: AgentServerConfig, options: Start
     const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
     s.once('error', reject);
   });
+  // the controller reads /v1/state every AGENT_REREAD_AT_REST_MS (10 s) at rest: with Node's default
+  // of 5 s every read opened a new connection; its fetch keeps a socket for what Keep-Alive announces
+  server.keepAliveTimeout = AGENT_KEEP_ALIVE_MS;
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   deps.logger.info('agent listening', { host: config.host, port, cluster: config.cluster });

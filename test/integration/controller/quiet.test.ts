@@ -129,6 +129,56 @@ test('a distributed table redefined by hand through the query console is put bac
   await waitFor(async () => converged(), 'replicate', 'TablesConverged again');
 });
 
+/** Counts the statements the controller sends through its pools, by node address and first words. */
+function countStatements(): { counts: Map<string, number>; restore(): void } {
+  const pools = stack.pools;
+  const original = pools.get.bind(pools);
+  const counts = new Map<string, number>();
+  pools.get = (address: string) => {
+    const client = original(address);
+    return new Proxy(client, {
+      get(target, prop, receiver) {
+        const value: unknown = Reflect.get(target, prop, receiver);
+        if (prop !== 'query' || typeof value !== 'function') return value;
+        return (sql: string, ...rest: unknown[]) => {
+          const what = `${address} ${sql.split(' ').slice(0, 2).join(' ').toUpperCase()}`;
+          counts.set(what, (counts.get(what) ?? 0) + 1);
+          return (value as (...a: unknown[]) => unknown).call(target, sql, ...rest);
+        };
+      },
+    });
+  };
+  return { counts, restore: () => delete (pools as { get?: unknown }).get };
+}
+
+test('at rest SHOW LOCKS is kept like SHOW TABLES; while an operation is under way every cluster pass reads it', { timeout: 90_000 }, async () => {
+  await settled(3 * RESYNC_MS);
+  const addresses = nodes.map((n) => `${n.mysql.host}:${n.mysql.port}`);
+  const seen = countStatements();
+  try {
+    await sleep(8 * RESYNC_MS);
+    for (const a of addresses) {
+      assert.ok((seen.counts.get(`${a} SHOW STATUS`) ?? 0) >= 5, `the cluster status of ${a} is read every pass: ${JSON.stringify([...seen.counts])}`);
+      assert.ok((seen.counts.get(`${a} SHOW LOCKS`) ?? 0) <= 1, `SHOW LOCKS of ${a} at most once in 4 s at rest: ${JSON.stringify([...seen.counts])}`);
+      assert.ok((seen.counts.get(`${a} SHOW TABLES`) ?? 0) <= 1, `SHOW TABLES of ${a} at most once in 4 s at rest`);
+    }
+    // an operation under way (a backup's agent job may FREEZE a table at any moment): read every pass
+    const at = new Date().toISOString();
+    const op = { id: 'quiet-hold-1', kind: 'test-hold', key: 'test/hold', requestedBy: 'quiet.test', requestedAt: at, state: 'running' as const, steps: [] };
+    stack.status.upsertOperation(op);
+    try {
+      await sleep(RESYNC_MS);
+      seen.counts.clear();
+      await sleep(8 * RESYNC_MS);
+      for (const a of addresses) assert.ok((seen.counts.get(`${a} SHOW LOCKS`) ?? 0) >= 5, `SHOW LOCKS of ${a} every pass while an operation runs: ${JSON.stringify([...seen.counts])}`);
+    } finally {
+      stack.status.upsertOperation({ ...op, state: 'succeeded', finishedAt: new Date().toISOString() });
+    }
+  } finally {
+    seen.restore();
+  }
+});
+
 test('POST /api/reconcile reads every table again at once; a body with fields is refused; no token, no reconcile', { timeout: 90_000 }, async () => {
   const before = await settled(3 * RESYNC_MS);
   const r = await api('POST', '/api/reconcile', {});

@@ -76,3 +76,24 @@ describe('AgentClient errors', () => {
     }
   });
 });
+
+describe('agent connections', () => {
+  test('the agent keeps an idle connection open 65 s (longer than the controller reads its state at rest)', async () => {
+    const dir = tempDir('keepalive');
+    const agent = await startTestAgent({ dir });
+    try {
+      const headers = await new Promise<http.IncomingHttpHeaders>((resolve, reject) => {
+        const req = http.get(`${agent.server.url}/v1/state`, { headers: { authorization: `Bearer ${TEST_TOKEN}` }, agent: new http.Agent({ keepAlive: true }) }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.headers));
+        });
+        req.on('error', reject);
+      });
+      assert.equal(headers['connection'], 'keep-alive');
+      assert.equal(headers['keep-alive'], 'timeout=65', 'what fetch (undici) keeps the socket for');
+    } finally {
+      await agent.close();
+      removeDir(dir);
+    }
+  });
+});

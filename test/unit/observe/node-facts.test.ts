@@ -77,3 +77,37 @@ test('given node-wide facts, an observation uses them and still reads the table 
   assert.deepEqual(v.rows, { facts_a: 0 }, 'facts_a counted over SQL; facts_b not listed by the facts, so not counted');
   assert.deepEqual(v.columns?.['facts_a']?.map((col) => col.name), ['id', 'title']);
 });
+
+test('kept lists stand in for SHOW TABLES and SHOW LOCKS; what is not kept is read, after the cluster status', async () => {
+  const c = pools.get(`${ref.mysql.host}:${ref.mysql.port}`);
+  await c.exec('CREATE TABLE facts_c (title text)');
+  await c.exec('FREEZE facts_c');
+  try {
+    const keptFrozen = ['not_really_frozen'];
+    const keptTables = [{ name: 'facts_kept', type: 'rt' }];
+    const asked: number[] = [];
+    const both = await observeNode(ref, {
+      pools,
+      knownLists: (_address, clusters) => {
+        asked.push(clusters.length);
+        return { tables: keptTables, frozen: keptFrozen };
+      },
+    });
+    assert.ok(both.searchd.ok);
+    assert.equal(both.searchd.value.tables, keptTables, 'the kept table list, not SHOW TABLES');
+    assert.equal(both.searchd.value.frozen, keptFrozen, 'the kept frozen list (the same array), not SHOW LOCKS');
+    assert.deepEqual(asked, [0], 'asked once, with the clusters just read');
+
+    const tablesOnly = await observeNode(ref, { pools, knownLists: () => ({ tables: keptTables }) });
+    assert.ok(tablesOnly.searchd.ok);
+    assert.equal(tablesOnly.searchd.value.tables, keptTables);
+    assert.deepEqual(tablesOnly.searchd.value.frozen, ['facts_c'], 'SHOW LOCKS read: the real freeze');
+
+    const none = await observeNode(ref, { pools, knownLists: () => undefined });
+    assert.ok(none.searchd.ok);
+    assert.ok(none.searchd.value.tables.some((t) => t.name === 'facts_c'), 'SHOW TABLES read');
+    assert.deepEqual(none.searchd.value.frozen, ['facts_c']);
+  } finally {
+    await c.exec('UNFREEZE facts_c');
+  }
+});

@@ -55,6 +55,30 @@ test('events: changed conditions, operations and changed nodes only', () => {
   );
 });
 
+test('cluster view: a pass that moves only observation times updates them in place; a caller cannot change the held view', () => {
+  const store = FileStatusStore.open({ clock: new FakeClock(0) });
+  const events: StatusEvent[] = [];
+  store.subscribe((e) => events.push(e));
+  const nodes = [0, 1].map((i) => ({ name: `node${i}`, ordinal: i, apiAddress: `h:${i}`, reachable: true, tables: ['t_delta'], observedAt: 'x' }));
+  store.setCluster({ name: 'main', phase: 'Ready', size: 2, nodes });
+  assert.deepEqual(events.map((e) => (e.type === 'node' ? e.node.name : e.type)), ['node0', 'node1'], 'new nodes are events');
+  const next = nodes.map((n) => ({ ...n, tables: [...n.tables], observedAt: 'y' }));
+  store.setCluster({ name: 'main', phase: 'Ready', size: 2, nodes: next });
+  assert.deepEqual(store.cluster().nodes.map((n) => n.observedAt), ['y', 'y']);
+  next[0]!.tables.push('mutated_by_caller');
+  assert.deepEqual(store.cluster().nodes[0]?.tables, ['t_delta'], 'the held view is not the caller\'s object');
+  assert.equal(events.length, 2, 'observation times alone are no event');
+  // one node changes: one node event, and the view follows
+  store.setCluster({ name: 'main', phase: 'Ready', size: 2, nodes: [nodes[0]!, { ...nodes[1]!, reachable: false, observedAt: 'z' }] });
+  assert.equal(store.cluster().nodes[1]?.reachable, false);
+  assert.deepEqual(store.cluster().nodes.map((n) => n.observedAt), ['x', 'z']);
+  assert.deepEqual(events.slice(2).map((e) => (e.type === 'node' ? e.node.name : e.type)), ['node1']);
+  // the phase alone changes: the view follows, no node event
+  store.setCluster({ name: 'main', phase: 'Degraded', size: 2, nodes: [nodes[0]!, { ...nodes[1]!, reachable: false, observedAt: 'z' }] });
+  assert.equal(store.cluster().phase, 'Degraded');
+  assert.equal(events.length, 3);
+});
+
 test('state, recorded seqnos and operations survive a restart (reopen from the data dir)', (t) => {
   const dir = tempDir(t);
   const clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
