@@ -3,6 +3,8 @@
  *
  * - Plain text queries (`query`, never `execute`: Manticore has no prepared statements for our use),
  *   no `database`, no init statements: mysql2's defaults send nothing but the handshake.
+ * - mysql2's callback API, wrapped here: its promise wrapper captures a stack trace for every query,
+ *   which was a visible part of the controller's CPU at rest (bench/results.md, Scale).
  * - 64-bit integers come back as decimal strings (document ids are uint64).
  * - Every failure is a ManticoreError carrying the node, the (truncated) statement, Manticore's own
  *   message and a kind: 'connect' and 'timeout' are retryable, 'sql' is not.
@@ -10,8 +12,8 @@
  *   would otherwise be read as the next query's result).
  * mysql2's types stay inside this module.
  */
-import mysql from 'mysql2/promise';
-import type { FieldPacket, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import mysql from 'mysql2';
+import type { Pool, PoolConnection, QueryError, ResultSetHeader, RowDataPacket } from 'mysql2';
 import { AppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { parseNodeAddress } from './identifiers.js';
@@ -151,7 +153,7 @@ function normaliseValue(value: unknown): unknown {
 /** One Manticore node (`host:port` of its MySQL listener), with a small connection pool. */
 export class ManticoreClient {
   readonly node: string;
-  private readonly pool: mysql.Pool;
+  private readonly pool: Pool;
   private readonly queryTimeoutMs: number;
   private readonly logger: Logger | undefined;
   private readonly onMutation: (() => void) | undefined;
@@ -185,7 +187,7 @@ export class ManticoreClient {
     if (!Array.isArray(result)) return [];
     return (result as RowDataPacket[]).map((r) => {
       const row: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(r)) row[k] = normaliseValue(v);
+      for (const k of Object.keys(r)) row[k] = normaliseValue(r[k]);
       return row;
     });
   }
@@ -215,7 +217,7 @@ export class ManticoreClient {
     const started = Date.now();
     let conn: PoolConnection;
     try {
-      conn = await this.pool.getConnection();
+      conn = await new Promise<PoolConnection>((resolve, reject) => this.pool.getConnection((err, c) => (err ? reject(err) : resolve(c))));
     } catch (err) {
       throw this.fail(err, sql, started);
     }
@@ -234,10 +236,10 @@ export class ManticoreClient {
       }, timeoutMs);
       timer.unref();
     });
-    const running = conn.query({ sql }) as Promise<[unknown, FieldPacket[]]>;
+    const running = new Promise<unknown>((resolve, reject) => conn.query({ sql }, (err: QueryError | null, result: unknown) => (err ? reject(err) : resolve(result))));
     running.catch(() => undefined); // the timeout may win the race; its rejection is handled there
     try {
-      const [result] = await Promise.race([running, timedOut]);
+      const result = await Promise.race([running, timedOut]);
       this.logger?.debug('manticore query', { node: this.node, sql: truncateSql(sql), durationMs: Date.now() - started });
       return result;
     } catch (err) {
@@ -267,7 +269,7 @@ export class ManticoreClient {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.pool.end();
+    await new Promise<void>((resolve) => this.pool.end(() => resolve()));
   }
 }
 

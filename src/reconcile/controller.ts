@@ -56,7 +56,7 @@ export const TABLE_DEEP_RESYNC_PER_TABLE_MS = 3_000;
 export const MAX_TABLE_DEEP_RESYNC_MS = 30 * 60_000;
 
 /** While the cluster is Ready and a node's searchd answers, its agent's state is read again at least this often. */
-export const AGENT_REREAD_AT_REST_MS = 10_000;
+export const AGENT_REREAD_AT_REST_MS = 30_000;
 
 /**
  * At rest, a node's SHOW TABLES and SHOW LOCKS are read again at least this often (hand-made DDL outside

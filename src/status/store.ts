@@ -180,7 +180,7 @@ export class FileStatusStore implements StatusReader, StatusWriter, AuditLog {
     const { conditions: _ignored, nodes, ...rest } = view as ClusterStatusView;
     const nodeSigs = nodes.map(nodeSignature);
     const signature = `${JSON.stringify(rest)}\n${nodeSigs.join('\n')}`;
-    const before = this.clusterSig ?? { signature: clusterSignature(this.state.cluster), nodes: new Map(this.state.cluster.nodes.map((n) => [n.name, nodeSignature(n)])) };
+    const before = (this.clusterSig ??= { signature: clusterSignature(this.state.cluster), nodes: new Map(this.state.cluster.nodes.map((n) => [n.name, nodeSignature(n)])) });
     const current = this.state.cluster.nodes;
     if (signature === before.signature && current.length === nodes.length) {
       // every pass observes anew: when nothing but the observation times moved (the common case at

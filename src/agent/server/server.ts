@@ -70,7 +70,7 @@ export async function startAgentServer(config: AgentServerConfig, options: Start
     const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
     s.once('error', reject);
   });
-  // the controller reads /v1/state every AGENT_REREAD_AT_REST_MS (10 s) at rest: with Node's default
+  // the controller reads /v1/state every AGENT_REREAD_AT_REST_MS (30 s) at rest: with Node's default
   // of 5 s every read opened a new connection; its fetch keeps a socket for what Keep-Alive announces
   server.keepAliveTimeout = AGENT_KEEP_ALIVE_MS;
   const port = (server.address() as AddressInfo).port;
