@@ -46,6 +46,25 @@ function list(value: string | undefined): string[] {
     .filter((s) => s.length > 0 && s !== '-');
 }
 
+/**
+ * cluster_<name>_indexes names every table in the cluster (hundreds of names): the controller reads it
+ * from every node every pass, and it rarely changes, so each distinct text is split once. The arrays
+ * are frozen and shared; a few hundred distinct texts are kept, then the memory starts over.
+ */
+const indexLists = new Map<string, readonly string[]>();
+const MAX_INDEX_LISTS = 256;
+
+function indexList(value: string | undefined): readonly string[] {
+  if (value === undefined) return [];
+  let parsed = indexLists.get(value);
+  if (parsed === undefined) {
+    if (indexLists.size >= MAX_INDEX_LISTS) indexLists.clear();
+    parsed = Object.freeze(list(value));
+    indexLists.set(value, parsed);
+  }
+  return parsed;
+}
+
 /** '-' (and the empty string) mean "nothing" in Manticore's SST variables. */
 function dash(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
@@ -170,7 +189,8 @@ export interface ClusterStatus {
   /** Live membership: API addresses. */
   nodesView: string[];
   nodesViewMembers: ClusterViewMember[];
-  indexes: string[];
+  /** shared between observations of the same list (indexList): never mutate it */
+  indexes: readonly string[];
   indexesCount?: number;
   sst: SstProgress;
   lastError?: string;
@@ -228,7 +248,7 @@ function buildCluster(name: string, vars: Record<string, string>): ClusterStatus
     nodesSet: list(vars['nodes_set']),
     nodesView: members.map((m) => m.api),
     nodesViewMembers: members,
-    indexes: list(vars['indexes']),
+    indexes: indexList(vars['indexes']),
     sst,
     vars,
   };

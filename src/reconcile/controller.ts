@@ -101,11 +101,20 @@ export function clusterStateSignature(clusterName: string, observations: Cluster
     .join('|');
 }
 
+/** A cluster's table list sorted and joined, once per list (the parser shares a list while its text stays the same). */
+const sortedIndexes = new WeakMap<readonly string[], string>();
+
+function indexesKey(indexes: readonly string[]): string {
+  let key = sortedIndexes.get(indexes);
+  if (key === undefined) sortedIndexes.set(indexes, (key = [...indexes].sort().join(',')));
+  return key;
+}
+
 /** One node's replication state as far as its tables go (see clusterStateSignature, Controller.reusableLists). */
 function nodeClusterSignature(clusterName: string, clusters: readonly ClusterStatus[]): string {
   const c = clusters.find((x) => x.name === clusterName);
   if (c === undefined) return `none:${clusters.length}`;
-  return `${c.status}/${c.nodeState}/${c.stateUuid ?? ''}/${c.lastCommitted ?? c.seqno ?? ''}/${[...c.indexes].sort().join(',')}/${clusters.length}`;
+  return `${c.status}/${c.nodeState}/${c.stateUuid ?? ''}/${c.lastCommitted ?? c.seqno ?? ''}/${indexesKey(c.indexes)}/${clusters.length}`;
 }
 
 /** A node's SHOW TABLES and SHOW LOCKS as a cluster pass read them (see Controller.reusableLists). */
