@@ -280,6 +280,15 @@ function startOperation(
 // ---------------------------------------------------------------------------------------------
 // the pass
 
+/** Table names of a SHOW TABLES list, once per list (a node's list is kept from pass to pass at rest). */
+const tableNameLists = new WeakMap<readonly { name: string }[], string[]>();
+
+function tableNames(tables: readonly { name: string }[]): string[] {
+  let names = tableNameLists.get(tables);
+  if (names === undefined) tableNameLists.set(tables, (names = tables.map((t) => t.name)));
+  return names;
+}
+
 function nodeViews(facts: readonly NodeFacts[], observations: ClusterObservation, recorded: Record<string, { seqno: number }>): NodeStatusView[] {
   return facts.map((f) => {
     const o = observations.find((x) => x.node.name === f.name);
@@ -289,7 +298,7 @@ function nodeViews(facts: readonly NodeFacts[], observations: ClusterObservation
       ordinal: f.ordinal,
       apiAddress: f.apiAddress,
       reachable: o?.searchd.ok === true,
-      tables: (searchd?.tables ?? []).map((t) => t.name),
+      tables: searchd === undefined ? [] : tableNames(searchd.tables),
       observedAt: iso(o?.at ?? 0),
     };
     if (o && !o.searchd.ok) view.error = o.searchd.error;

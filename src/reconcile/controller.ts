@@ -600,6 +600,7 @@ export class Controller implements RequestSink {
     const specs = this.o.specs.specs();
     const factsAt = this.clock.now();
     const mutations = this.o.pools.mutations();
+    const atRestBefore = this.frozenAtRest();
     const observations = await observeCluster(nodes, {
       pools: this.o.pools,
       agentFor: (n) => this.o.agentFor(n),
@@ -621,7 +622,8 @@ export class Controller implements RequestSink {
       logger,
     });
     const byAddress = new Map<string, NodeWideFacts>();
-    const atRest = this.frozenAtRest();
+    // locks read while an operation ran (at any moment of the observation) are not kept
+    const atRest = atRestBefore && this.frozenAtRest();
     for (const o of observations) {
       const address = `${o.node.mysql.host}:${o.node.mysql.port}`;
       if (!o.searchd.ok || !o.agent.ok) this.lastAgent.delete(o.node.name);

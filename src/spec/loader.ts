@@ -2,8 +2,8 @@
  * SpecStore: the controller's spec cache. Loads every `*.json` file of a directory (one table each, or an
  * original-format document with several) and the TABLES_CONFIG string, merges them (merge.ts), and keeps
  * a generation per table that increases only when the table's content changes. `watch()` follows the
- * directory with fs.watch plus a periodic rescan, so an edited file is picked up within a second even
- * where fs.watch misses events.
+ * directory with fs.watch plus a periodic rescan, so an edited file is picked up within a second, and
+ * where fs.watch misses events within the rescan period (2 s, longer with many files: scheduleRescan).
  *
  * Safety rules (README.md here):
  * - an invalid file never stops the valid ones; it is reported with file, pointer and fix-it;
@@ -25,6 +25,8 @@ import { validateDocument } from './validate.js';
 
 /** the periodic rescan is at least this far apart per spec file (200 files: every 5 s) */
 export const RESCAN_PER_FILE_MS = 25;
+/** the same while fs.watch follows the directory, when the rescan only catches what it misses (200 files: every 20 s) */
+export const WATCHED_RESCAN_PER_FILE_MS = 100;
 
 export interface SpecStoreOptions {
   /** directory of `*.json` spec files (not recursive; names starting with '.' are skipped) */
@@ -152,11 +154,12 @@ export class SpecStore {
 
   /**
    * The periodic rescan (the fallback for events fs.watch misses) comes every rescanMs, or every
-   * RESCAN_PER_FILE_MS per spec file when that is longer: a rescan costs a stat per file.
+   * RESCAN_PER_FILE_MS per spec file when that is longer (WATCHED_RESCAN_PER_FILE_MS while the
+   * directory watch is attached): a rescan costs a stat per file.
    */
   private scheduleRescan(): void {
     if (this.closed || !this.watching) return;
-    const every = Math.max(this.rescanMs, this.files.size * RESCAN_PER_FILE_MS);
+    const every = Math.max(this.rescanMs, this.files.size * (this.watcher !== undefined ? WATCHED_RESCAN_PER_FILE_MS : RESCAN_PER_FILE_MS));
     this.rescanTimer = setTimeout(() => {
       this.scanInBackground();
       this.scheduleRescan();

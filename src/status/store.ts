@@ -62,9 +62,14 @@ function clone<T>(value: T): T {
   return structuredClone(value);
 }
 
+/** A node's table list as JSON, once per list (the reconciler hands the same list while a node's tables stay put). */
+const tableListJson = new WeakMap<readonly string[], string>();
+
 function nodeSignature(node: NodeStatusView): string {
-  const { observedAt: _observedAt, ...rest } = node;
-  return JSON.stringify(rest);
+  const { observedAt: _observedAt, tables, ...rest } = node;
+  let json = tableListJson.get(tables);
+  if (json === undefined) tableListJson.set(tables, (json = JSON.stringify(tables)));
+  return `${JSON.stringify(rest)}${json}`;
 }
 
 /** The cluster view without observation times: what is worth writing to disk again when it changes. */

@@ -126,11 +126,14 @@ export const clusterFormationMachine = setup({
     canRetry: ({ context }) => context.attempts + 1 < context.maxAttempts,
     pastDeadline: ({ context, event }) => event.type === 'observed' && event.at > context.deadlineAt,
     sourcePrimary: ({ context, event }) => event.type === 'observed' && event.nodes.some((n) => n.name === context.source && n.synced),
+    // a node the platform no longer lists (scaled away) is not waited for
     allSynced: ({ context, event }) => {
       if (event.type !== 'observed') return false;
-      const wanted = [context.source, ...context.others];
-      return wanted.every((w) => event.nodes.some((n) => n.name === w && n.synced));
+      const wanted = [context.source, ...context.others].filter((w) => event.nodes.some((n) => n.name === w));
+      return wanted.length > 0 && wanted.every((w) => event.nodes.some((n) => n.name === w && n.synced));
     },
+    // the source went down and waits at its gate, or is gone: nothing this operation does can finish it
+    sourceLost: ({ context, event }) => event.type === 'observed' && !event.nodes.some((n) => n.name === context.source && n.role !== 'held'),
     othersHeld: ({ context, event }) => event.type === 'observed' && event.nodes.some((n) => context.others.includes(n.name) && n.role === 'held'),
     othersOutside: ({ context, event }) => event.type === 'observed' && event.nodes.some((n) => context.others.includes(n.name) && n.role === 'standalone'),
     isObserved: ({ event }) => event.type === 'observed',
@@ -145,6 +148,9 @@ export const clusterFormationMachine = setup({
     }),
     resetAttempts: assign({ attempts: 0 }),
     noteDeadline: assign({ lastError: ({ context }) => `deadline ${new Date(context.deadlineAt).toISOString()} passed` }),
+    noteSourceLost: assign({
+      lastError: ({ context }) => `${context.source} went down (or was removed) before every node was synced: the next pass decides again from what the nodes say`,
+    }),
     noteCancel: assign({ lastError: ({ event }) => (event.type === 'cancel' ? `cancelled: ${event.reason}` : 'cancelled') }),
     stampStep: assign({ stepStartedAt: ({ context, event }) => (event.type === 'observed' ? event.at : context.stepStartedAt) }),
   },
@@ -252,6 +258,7 @@ export const clusterFormationMachine = setup({
         observed: [
           { guard: 'allSynced', target: 'updatingNodes', actions: 'stampStep' },
           { guard: 'pastDeadline', target: 'failed', actions: 'noteDeadline' },
+          { guard: 'sourceLost', target: 'failed', actions: 'noteSourceLost' },
           { guard: 'othersHeld', target: 'releasing' },
           { guard: 'othersOutside', target: 'joining' },
         ],

@@ -162,6 +162,45 @@ describe('cluster-formation machine (fake actors)', () => {
     assert.deepEqual(world.effects, ['start node1 new-cluster-force', 'start node0 normal', 'join node2 at node1', 'update nodes node1']);
   });
 
+  it('a join settling while its node is scaled away finishes without it', async () => {
+    const world = new World();
+    world.members = new Set(['node0', 'node1', 'node2']);
+    world.synced = new Set(['node0', 'node1', 'node2']);
+    const actor = createActor(clusterFormationMachine.provide({ actors: world.actors() }), {
+      input: input({ kind: 'cluster-join', source: 'node0', mode: 'join', others: ['node3'] }),
+    }).start();
+    // node3 joins but is not synced yet; then the platform no longer lists it
+    await waitFor(actor, (s) => s.matches('settling'), WAIT);
+    world.synced.delete('node3');
+    actor.send(world.observed(2_000, [...NODES, 'node3']));
+    assert.equal(actor.getSnapshot().value, 'settling', 'node3 listed and not synced: still waiting');
+    actor.send(world.observed(3_000, NODES));
+    await waitFor(actor, (s) => s.status === 'done', WAIT);
+    assert.equal(actor.getSnapshot().value, 'done');
+    assert.deepEqual(world.effects, ['join node3 at node0', 'update nodes node0']);
+  });
+
+  it('a join settling when the whole cluster stops (every node held at its gate) fails at once, well before its deadline', async () => {
+    const world = new World();
+    world.members = new Set(['node0', 'node1', 'node2']);
+    world.synced = new Set(['node0', 'node1', 'node2']);
+    const actor = createActor(clusterFormationMachine.provide({ actors: world.actors() }), {
+      input: input({ kind: 'cluster-join', source: 'node0', mode: 'join', others: ['node3'], timeoutMs: 600_000 }),
+    }).start();
+    await waitFor(actor, (s) => s.matches('settling'), WAIT);
+    world.synced.delete('node3');
+    actor.send(world.observed(2_000, [...NODES, 'node3']));
+    assert.equal(actor.getSnapshot().value, 'settling');
+    // full stop, node3 scaled away meanwhile: node0..2 restart and wait at their gates
+    world.members.clear();
+    world.synced.clear();
+    world.held = new Set(NODES);
+    actor.send(world.observed(5_000, NODES));
+    await waitFor(actor, (s) => s.status === 'done', WAIT);
+    assert.equal(actor.getSnapshot().value, 'failed');
+    assert.match(actor.getSnapshot().context.lastError ?? '', /node0 went down .* decides again/);
+  });
+
   it('pc-bootstrap recovery on a non-primary survivor', async () => {
     const world = new World();
     world.members = new Set(['node0']);
