@@ -17,7 +17,7 @@ import path from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { managedTableNames, type Slot } from '../domain/names.js';
 import { AppError, errorMessage } from '../lib/errors.js';
-import { parseClusterStatuses, parseCount, parseDescribe, parseShowLocks, parseShowStatus, parseShowTables } from '../manticore/parse.js';
+import { parseClusterStatuses, parseCount, parseDescribe, parseFrozenTables, parseShowStatus, parseShowTables } from '../manticore/parse.js';
 import { describe, selectCount, showLocks, showStatus, showStatusVersion, showTables, unfreeze } from '../manticore/sql.js';
 import type { NodeRef } from '../platform/types.js';
 import { backupArchiveName, backupTimestamp, manifestKey, objectKey } from './names.js';
@@ -182,7 +182,7 @@ const LOST_TO_AGENT_RESTART = /agent (stopped|restarted) while the job was runni
 export async function unfreezeLeftovers(deps: BackupDeps, node: NodeRef, table: string): Promise<string | undefined> {
   const sql = deps.sql(node);
   for (let i = 0; i < 5; i++) {
-    const frozen = parseShowLocks(await sql.query(showLocks(), { timeoutMs: 5_000 })).some((l) => l.name === table && l.lockType.includes('freeze'));
+    const frozen = parseFrozenTables(await sql.query(showLocks(), { timeoutMs: 5_000 })).includes(table);
     if (!frozen) return undefined;
     deps.logger.warn('backup: table left frozen after a failed backup, unfreezing', { node: node.name, table });
     await sql.exec(unfreeze([table]), { timeoutMs: 10_000 }).catch(() => undefined);

@@ -492,6 +492,11 @@ export function parseShowLocks(rows: readonly Row[]): LockInfo[] {
   return out;
 }
 
+/** SHOW LOCKS → the tables under FREEZE, each named once (however many freezes hold it). */
+export function parseFrozenTables(rows: readonly Row[]): string[] {
+  return [...new Set(parseShowLocks(rows).filter((l) => l.lockType.includes('freeze')).map((l) => l.name))];
+}
+
 /** FREEZE (file, normalized) → files to copy; `normalized` is the absolute path. */
 export function parseFreezeFiles(rows: readonly Row[]): { file: string; normalized: string }[] {
   return rows

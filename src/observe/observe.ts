@@ -20,7 +20,7 @@ import type { NodeDiskState } from '../agent/protocol.js';
 import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { ManticorePools } from '../manticore/client.js';
-import { type ClusterStatus, type Row, type TableInfo, parseClusterStatuses, parseCount, parseDescribe, parseShowCreateTable, parseShowLocks, parseShowStatus, parseShowTables } from '../manticore/parse.js';
+import { type ClusterStatus, type TableInfo, parseClusterStatuses, parseCount, parseDescribe, parseFrozenTables, parseShowCreateTable, parseShowStatus, parseShowTables } from '../manticore/parse.js';
 import { describe, selectCount, showAllClusterStatus, showCreateTable, showLocks, showStatusVersion, showTables, showVersion } from '../manticore/sql.js';
 import type { NodeRef } from '../platform/types.js';
 import type { ClusterObservation, NodeObservation, Observed, SearchdObservation } from './types.js';
@@ -112,11 +112,6 @@ export interface KnownLists {
   frozen?: string[];
 }
 
-/** Frozen tables in SHOW LOCKS rows (one name once, whichever freezes hold it). */
-function frozenOf(rows: readonly Row[]): string[] {
-  return [...new Set(parseShowLocks(rows).filter((l) => l.lockType.includes('freeze')).map((l) => l.name))];
-}
-
 /** What one node's searchd says about itself as a whole (not about one table). */
 export type NodeWideFacts = Pick<SearchdObservation, 'buddy' | 'clusters' | 'tables' | 'frozen' | 'version'> & {
   /** `tables` as name → type, when the holder keeps one (saves rebuilding it per table pass) */
@@ -175,11 +170,11 @@ async function observeSearchd(node: NodeRef, deps: ObserveNodeDeps, timeoutMs: n
       const [statusRows, tableRows, lockRows] = await Promise.all([q(showAllClusterStatus()), q(showTables()), q(showLocks())]);
       clusters = parseClusterStatuses(statusRows);
       tables = parseShowTables(tableRows);
-      frozen = frozenOf(lockRows);
+      frozen = parseFrozenTables(lockRows);
     } else {
       clusters = parseClusterStatuses(await q(showAllClusterStatus()));
       const kept = deps.knownLists(address, clusters);
-      [tables, frozen] = await Promise.all([kept?.tables ?? q(showTables()).then(parseShowTables), kept?.frozen ?? q(showLocks()).then(frozenOf)]);
+      [tables, frozen] = await Promise.all([kept?.tables ?? q(showTables()).then(parseShowTables), kept?.frozen ?? q(showLocks()).then(parseFrozenTables)]);
     }
     obs = { buddy: false, clusters, tables, distributed: {}, rows: {}, frozen };
   }

@@ -17,6 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import { perObject } from '../lib/memo.js';
 import type { ClusterObservation } from '../observe/types.js';
 import type { NodeRef } from '../platform/types.js';
 import type { ConditionInput, NodeStatusView, OperationRecord, OperationStep, StatusReader, StatusWriter } from '../status/types.js';
@@ -281,13 +282,7 @@ function startOperation(
 // the pass
 
 /** Table names of a SHOW TABLES list, once per list (a node's list is kept from pass to pass at rest). */
-const tableNameLists = new WeakMap<readonly { name: string }[], string[]>();
-
-function tableNames(tables: readonly { name: string }[]): string[] {
-  let names = tableNameLists.get(tables);
-  if (names === undefined) tableNameLists.set(tables, (names = tables.map((t) => t.name)));
-  return names;
-}
+const tableNames = perObject((tables: readonly { name: string }[]): string[] => tables.map((t) => t.name));
 
 function nodeViews(facts: readonly NodeFacts[], observations: ClusterObservation, recorded: Record<string, { seqno: number }>): NodeStatusView[] {
   return facts.map((f) => {

@@ -24,6 +24,7 @@ import type { LoadedSpec, SpecProblem, TableSpec } from '../domain/spec.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { errorMessage, ValidationError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import { perObject } from '../lib/memo.js';
 import type { ManticorePools } from '../manticore/client.js';
 import type { ControllerMetrics } from '../observe/metrics.js';
 import { observeCluster, type KnownLists, type NodeWideFacts } from '../observe/observe.js';
@@ -68,13 +69,7 @@ export const TABLES_REREAD_AT_REST_MS = 10_000;
 export type TableTypesByNode = { node: string; types: Map<string, string> | undefined }[];
 
 /** SHOW TABLES lists as maps, built once per list (the cluster pass keeps a node's list while nothing changed). */
-const typeMaps = new WeakMap<readonly { name: string; type: string }[], Map<string, string>>();
-
-export function tableTypesOf(tables: readonly { name: string; type: string }[]): Map<string, string> {
-  let m = typeMaps.get(tables);
-  if (m === undefined) typeMaps.set(tables, (m = new Map(tables.map((t) => [t.name, t.type]))));
-  return m;
-}
+export const tableTypesOf = perObject((tables: readonly { name: string; type: string }[]): Map<string, string> => new Map(tables.map((t) => [t.name, t.type])));
 
 export function tableTypesByNode(observations: ClusterObservation): TableTypesByNode {
   return observations.map((o) => ({ node: o.node.name, types: o.searchd.ok ? tableTypesOf(o.searchd.value.tables) : undefined }));
@@ -102,13 +97,7 @@ export function clusterStateSignature(clusterName: string, observations: Cluster
 }
 
 /** A cluster's table list sorted and joined, once per list (the parser shares a list while its text stays the same). */
-const sortedIndexes = new WeakMap<readonly string[], string>();
-
-function indexesKey(indexes: readonly string[]): string {
-  let key = sortedIndexes.get(indexes);
-  if (key === undefined) sortedIndexes.set(indexes, (key = [...indexes].sort().join(',')));
-  return key;
-}
+const indexesKey = perObject((indexes: readonly string[]): string => [...indexes].sort().join(','));
 
 /** One node's replication state as far as its tables go (see clusterStateSignature, Controller.reusableLists). */
 function nodeClusterSignature(clusterName: string, clusters: readonly ClusterStatus[]): string {
@@ -550,14 +539,12 @@ export class Controller implements RequestSink {
   private keepLists(address: string, v: SearchdObservation, mutations: number, at: number, atRest: boolean): void {
     const kept = this.lastLists.get(address);
     const cluster = nodeClusterSignature(this.o.clusterName, v.clusters);
-    const same = kept !== undefined && kept.mutations === mutations && kept.cluster === cluster;
-    const tablesKept = same && kept.tables === v.tables;
-    const frozenKept = same && kept.frozenAtRest && atRest && kept.frozen === v.frozen;
+    // a list read again is a new array: the same one is the kept one, handed back by reusableLists
     this.lastLists.set(address, {
       tables: v.tables,
-      tablesAt: tablesKept ? kept.tablesAt : at,
+      tablesAt: kept !== undefined && kept.tables === v.tables ? kept.tablesAt : at,
       frozen: v.frozen,
-      frozenAt: frozenKept ? kept.frozenAt : at,
+      frozenAt: kept !== undefined && kept.frozen === v.frozen ? kept.frozenAt : at,
       frozenAtRest: atRest,
       mutations,
       cluster,

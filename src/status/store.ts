@@ -17,6 +17,7 @@ import type { SpecProblem } from '../domain/spec.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { AppError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import { perObject } from '../lib/memo.js';
 import { mergeConditions } from './conditions.js';
 import type {
   AuditLog,
@@ -63,19 +64,18 @@ function clone<T>(value: T): T {
 }
 
 /** A node's table list as JSON, once per list (the reconciler hands the same list while a node's tables stay put). */
-const tableListJson = new WeakMap<readonly string[], string>();
+const tableListJson = perObject((tables: readonly string[]): string => JSON.stringify(tables));
 
 function nodeSignature(node: NodeStatusView): string {
   const { observedAt: _observedAt, tables, ...rest } = node;
-  let json = tableListJson.get(tables);
-  if (json === undefined) tableListJson.set(tables, (json = JSON.stringify(tables)));
-  return `${JSON.stringify(rest)}${json}`;
+  return `${JSON.stringify(rest)}${tableListJson(tables)}`;
 }
 
-/** The cluster view without observation times: what is worth writing to disk again when it changes. */
-function clusterSignature(view: Omit<ClusterStatusView, 'conditions'>): string {
+/** The cluster view without observation times (what is worth writing to disk again when it changes), and each node's. */
+function clusterSignatures(view: Omit<ClusterStatusView, 'conditions'>): { signature: string; nodes: Map<string, string> } {
   const { nodes, conditions: _conditions, ...rest } = view as ClusterStatusView;
-  return `${JSON.stringify(rest)}\n${nodes.map(nodeSignature).join('\n')}`;
+  const sigs = nodes.map(nodeSignature);
+  return { signature: `${JSON.stringify(rest)}\n${sigs.join('\n')}`, nodes: new Map(nodes.map((n, i) => [n.name, sigs[i] as string])) };
 }
 
 export class FileStatusStore implements StatusReader, StatusWriter, AuditLog {
@@ -183,11 +183,10 @@ export class FileStatusStore implements StatusReader, StatusWriter, AuditLog {
 
   setCluster(view: Omit<ClusterStatusView, 'conditions'>): void {
     const { conditions: _ignored, nodes, ...rest } = view as ClusterStatusView;
-    const nodeSigs = nodes.map(nodeSignature);
-    const signature = `${JSON.stringify(rest)}\n${nodeSigs.join('\n')}`;
-    const before = (this.clusterSig ??= { signature: clusterSignature(this.state.cluster), nodes: new Map(this.state.cluster.nodes.map((n) => [n.name, nodeSignature(n)])) });
+    const now = clusterSignatures(view);
+    const before = (this.clusterSig ??= clusterSignatures(this.state.cluster));
     const current = this.state.cluster.nodes;
-    if (signature === before.signature && current.length === nodes.length) {
+    if (now.signature === before.signature && current.length === nodes.length) {
       // every pass observes anew: when nothing but the observation times moved (the common case at
       // rest), only those are taken, with no copy of the view and nothing written or emitted
       nodes.forEach((n, i) => {
@@ -197,13 +196,13 @@ export class FileStatusStore implements StatusReader, StatusWriter, AuditLog {
       return;
     }
     this.state.cluster = clone({ ...rest, nodes });
-    this.clusterSig = { signature, nodes: new Map(nodes.map((n, i) => [n.name, nodeSigs[i] as string])) };
+    this.clusterSig = now;
     // only a change besides the observation times is written (state.json holds every table)
     this.persistState();
     const at = this.nowIso();
-    nodes.forEach((node, i) => {
-      if (before.nodes.get(node.name) !== nodeSigs[i]) this.emit({ type: 'node', at, node: clone(node) });
-    });
+    for (const node of nodes) {
+      if (before.nodes.get(node.name) !== now.nodes.get(node.name)) this.emit({ type: 'node', at, node: clone(node) });
+    }
   }
 
   setConditions(scope: string, conditions: ConditionInput[]): void {

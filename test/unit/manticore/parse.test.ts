@@ -12,6 +12,7 @@ import {
   parseNodesView,
   parseShowCreateTable,
   parseShowLocks,
+  parseFrozenTables,
   parseShowStatus,
   parseShowTables,
   parseShowVersion,
@@ -276,6 +277,17 @@ describe('locks, freeze, counts, version', () => {
       { type: 'rt', name: 'products_delta', lockType: 'freeze', additionalInfo: 'Count: 2', count: 2 },
     ]);
     assert.deepEqual(parseShowLocks([]), []);
+  });
+
+  test('frozen tables: freeze locks only, each table once, any column case', () => {
+    const rows: Row[] = [
+      { Type: 'rt', Name: 'a_delta', 'Lock Type': 'freeze', 'Additional Info': 'Count: 2' },
+      { Type: 'rt', Name: 'a_delta', 'Lock Type': 'FREEZE', 'Additional Info': '' },
+      { type: 'rt', name: 'b_main_a', 'lock type': 'freeze', 'additional info': '' },
+      { Type: 'rt', Name: 'c', 'Lock Type': 'other', 'Additional Info': '' },
+    ];
+    assert.deepEqual(parseFrozenTables(rows), ['a_delta', 'b_main_a']);
+    assert.deepEqual(parseFrozenTables([]), []);
   });
 
   test('FREEZE file list', () => {

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { errorMessage, ValidationError } from '../../../lib/errors.js';
 import { ManticoreClient } from '../../../manticore/client.js';
 import { showLocks, unfreeze } from '../../../manticore/sql.js';
+import { parseFrozenTables } from '../../../manticore/parse.js';
 import { JobFailure, type JobContext, type JobKind } from '../jobs.js';
 import { runInGroup } from '../process.js';
 
@@ -88,11 +89,7 @@ export async function findBackupDir(backupDir: string, output: readonly string[]
 
 /** Tables listed as frozen by SHOW LOCKS. */
 export async function frozenTables(client: Pick<ManticoreClient, 'query'>): Promise<string[]> {
-  const rows = await client.query(showLocks(), { timeoutMs: 5_000 });
-  return rows
-    .filter((r) => String(r['Lock Type'] ?? r['lock type'] ?? '').toLowerCase().includes('freeze'))
-    .map((r) => String(r['Name'] ?? r['name'] ?? ''))
-    .filter((n) => n !== '');
+  return parseFrozenTables(await client.query(showLocks(), { timeoutMs: 5_000 }));
 }
 
 /**
