@@ -1,6 +1,6 @@
 /** Shared pieces: inline SVG icons, badges, progress bars, the focus-trapping dialog, the confirmation dialog, toasts. */
 import type { ComponentChildren, JSX } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { errorText } from './lib/api.js';
 import { useStoreContext } from './lib/store.js';
 
@@ -74,7 +74,9 @@ const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), selec
 /** A modal dialog: focus moves in, Tab cycles inside, Esc closes, focus returns where it was. */
 export function Dialog({ title, onClose, children, wide }: { title: string; onClose: () => void; children: ComponentChildren; wide?: boolean }): JSX.Element {
   const ref = useRef<HTMLDivElement>(null);
-  useEffect(() => {
+  // a layout effect, not useEffect (which Preact runs after the paint): focus is inside the dialog as soon
+  // as it shows, so an Esc or Tab pressed right away reaches it instead of the page behind
+  useLayoutEffect(() => {
     const before = document.activeElement as HTMLElement | null;
     const box = ref.current;
     const first = box?.querySelector<HTMLElement>('[data-autofocus]') ?? box?.querySelector<HTMLElement>(FOCUSABLE);
